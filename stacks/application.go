@@ -1,0 +1,103 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ApplicationStackProps configures one stage of the application.
+type ApplicationStackProps struct {
+	Target target
+	// Stage names the stage ("dev", "prod"): API stage, STAGE_NAME and physical names.
+	Stage string
+}
+
+// ApplicationStack is the application the pipeline deploys: a Go Lambda behind an alias that
+// CodeDeploy shifts, fronted by an API Gateway REST API. Its code comes from CloudFormation
+// parameters that the pipeline fills with the build output, so the template can be synthesized
+// once and deployed to any account without assets or a CDK bootstrap there.
+type ApplicationStack struct {
+	awscdk.Stack
+	Stage string
+	// LambdaCode lets the pipeline point the function at the build artifact (Assign).
+	LambdaCode awslambda.CfnParametersCode
+	Function   awslambda.Function
+	Alias      awslambda.Alias
+	Api        awsapigateway.LambdaRestApi
+}
+
+// ApiEndpointOutput is the logical ID of the stack output that holds the API's URL.
+const ApiEndpointOutput = "ApiEndpoint"
+
+// NewApplicationStack creates one stage of the application.
+func NewApplicationStack(scope constructs.Construct, id string, props ApplicationStackProps) *ApplicationStack {
+	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(props.Target,
+		fmt.Sprintf("Hello API, %s stage; deployed by CrossAccountPipeline", props.Stage), true))
+
+	// Named parameters keep the logical IDs stable, so the pipeline's parameter overrides and
+	// the template cannot drift apart.
+	bucket := awscdk.NewCfnParameter(stack, jsii.String(LambdaCodeBucketParameter), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Description: jsii.String("S3 bucket holding the built Lambda code (set by the pipeline)"),
+	})
+	key := awscdk.NewCfnParameter(stack, jsii.String(LambdaCodeKeyParameter), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Description: jsii.String("S3 key of the zip with the bootstrap binary (set by the pipeline)"),
+	})
+	code := awslambda.Code_FromCfnParameters(&awslambda.CfnParametersCodeProps{
+		BucketNameParam: bucket,
+		ObjectKeyParam:  key,
+	})
+
+	fn := awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
+		FunctionName: jsii.String(FunctionName(props.Stage)),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         code,
+		MemorySize:   jsii.Number(128),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
+		Environment:  &map[string]*string{"STAGE_NAME": jsii.String(props.Stage)},
+		Description:  jsii.String(fmt.Sprintf("Hello API handler, %s stage", props.Stage)),
+		// The version's logical ID is a hash of the function's template, which names the code
+		// parameters but not their values: without this, a new build would update $LATEST yet
+		// publish no version, and the alias (and so the API) would keep serving the old code.
+		// Version properties force replacement, so a new object key publishes a new version.
+		CurrentVersionOptions: &awslambda.VersionOptions{
+			Description: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("Code from "), key.ValueAsString()}),
+		},
+	})
+
+	alias := awslambda.NewAlias(stack, jsii.String("LiveAlias"), &awslambda.AliasProps{
+		AliasName: jsii.String(LiveAliasName),
+		Version:   fn.CurrentVersion(),
+	})
+
+	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
+		Alias:            alias,
+		DeploymentConfig: awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE(),
+	})
+
+	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
+		Handler:        alias,
+		RestApiName:    jsii.String(fmt.Sprintf("HelloApi-%s", props.Stage)),
+		Description:    jsii.String(fmt.Sprintf("Hello API, %s stage", props.Stage)),
+		CloudWatchRole: jsii.Bool(false),
+		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String(props.Stage)},
+		// Export names are global per account and region: one per stage, never shared.
+		EndpointExportName: jsii.String(fmt.Sprintf("HelloApi-%s-Endpoint", props.Stage)),
+	})
+	// The API's own URL output has a hashed logical ID; a stable key lets the pipeline and
+	// users read it as outputs.ApiEndpoint.
+	if out, ok := api.Node().FindChild(jsii.String("Endpoint")).(awscdk.CfnOutput); ok {
+		out.OverrideLogicalId(jsii.String(ApiEndpointOutput))
+	}
+
+	return &ApplicationStack{Stack: stack, Stage: props.Stage, LambdaCode: code, Function: fn, Alias: alias, Api: api}
+}

@@ -1,0 +1,113 @@
+// Package stacks defines the CDK stacks of the cross-account pipeline and the one Build function
+// that wires them together. main and the tests both call Build, so the wiring that ships is the
+// wiring that is tested.
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Stacks holds a handle to every stack of the app.
+type Stacks struct {
+	Repository      *RepositoryStack
+	Lambda          *LambdaStack
+	DevApplication  *ApplicationStack
+	ProdApplication *ApplicationStack
+	Pipeline        *PipelineStack
+	ProdRoles       *ProdRolesStack
+}
+
+// All returns the stacks in deployment order.
+func (s *Stacks) All() []awscdk.Stack {
+	return []awscdk.Stack{s.Repository, s.Lambda, s.DevApplication, s.ProdApplication, s.Pipeline, s.ProdRoles}
+}
+
+// Build creates every stack of the app from a validated config.
+func Build(app awscdk.App, cfg Config) (*Stacks, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	dev := target{Account: cfg.DevAccountID, Region: cfg.Region}
+	prod := target{Account: cfg.ProdAccountID, Region: cfg.Region}
+
+	s := &Stacks{}
+	s.Repository = NewRepositoryStack(app, RepositoryStackID, RepositoryStackProps{
+		Target: dev,
+		Name:   cfg.RepositoryName,
+	})
+	s.Lambda = NewLambdaStack(app, LambdaStackID, LambdaStackProps{
+		Target:  dev,
+		CodeDir: filepath.Join(root, "lambda", "python"),
+	})
+	s.DevApplication = NewApplicationStack(app, DevApplicationStackID, ApplicationStackProps{
+		Target: dev,
+		Stage:  DevStage,
+	})
+	s.ProdApplication = NewApplicationStack(app, ProdApplicationStackID, ApplicationStackProps{
+		Target: prod,
+		Stage:  ProdStage,
+	})
+	if s.Pipeline, err = NewPipelineStack(app, PipelineStackID, PipelineStackProps{
+		Config:          cfg,
+		DevApplication:  s.DevApplication,
+		ProdApplication: s.ProdApplication,
+	}); err != nil {
+		return nil, err
+	}
+	if s.ProdRoles, err = NewProdRolesStack(app, ProdRolesStackID, ProdRolesStackProps{
+		Target:         prod,
+		DevAccountID:   cfg.DevAccountID,
+		ArtifactBucket: ArtifactBucketName(cfg.DevAccountID),
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// target is the account and region a stack deploys to.
+type target struct {
+	Account string
+	Region  string
+}
+
+// stackProps turns our plain props into the CDK's. Stacks that must deploy into an account that
+// was never `cdk bootstrap`ped set bootstrapless. They get the synthesizer that deploys with the
+// caller's own credentials: no BootstrapVersion parameter or rule in the template and no
+// bootstrap roles in the manifest (the BootstraplessSynthesizer still names the bootstrap deploy
+// role and only works through the CLI's fallback). They must not use assets, which the tests check.
+func stackProps(t target, description string, bootstrapless bool) *awscdk.StackProps {
+	props := &awscdk.StackProps{
+		Env:         &awscdk.Environment{Account: jsii.String(t.Account), Region: jsii.String(t.Region)},
+		Description: jsii.String(description),
+	}
+	if bootstrapless {
+		props.Synthesizer = awscdk.NewLegacyStackSynthesizer()
+	}
+	return props
+}
+
+// moduleRoot finds the folder holding go.mod, so asset paths work both from `cdk synth` (run at
+// the root) and from `go test` (run in the package folder).
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no go.mod above %s: run the app from inside the repository", dir)
+		}
+	}
+}

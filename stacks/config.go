@@ -1,0 +1,153 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Context keys a user sets in cdk.json or with `cdk synth -c key=value`.
+const (
+	DevAccountKey     = "dev-account"
+	ProdAccountKey    = "prod-account"
+	RegionKey         = "region"
+	RepositoryNameKey = "repository-name"
+	BranchKey         = "branch"
+)
+
+// ContextKeys lists every key LoadConfig reads, in the order the README documents them.
+var ContextKeys = []string{DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey}
+
+// Config is everything the stacks need to know about the two accounts. It is read once from the
+// CDK context, validated, and then passed by value: no stack reads context or the environment.
+type Config struct {
+	// DevAccountID hosts the repository, the pipeline, its artifacts and the dev application.
+	DevAccountID string
+	// ProdAccountID hosts the prod application and the two roles the pipeline assumes there.
+	ProdAccountID string
+	// Region is where every stack of both accounts lives. CodePipeline needs an artifact
+	// bucket per region it deploys to, so one region keeps the artifact path to prod simple.
+	Region string
+	// RepositoryName is the CodeCommit repository the pipeline watches.
+	RepositoryName string
+	// Branch is the branch whose pushes start the pipeline.
+	Branch string
+}
+
+var (
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// CodeCommit repository names: letters, digits, '.', '_' and '-', at most 100 characters.
+	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+)
+
+// LoadConfig reads the context keys from the app and validates them. Every problem is reported
+// in one error, each naming its key and how to fix it, so a user fixes them all in one go.
+func LoadConfig(app awscdk.App) (Config, error) {
+	values := make(map[string]any, len(ContextKeys))
+	for _, key := range ContextKeys {
+		if v := app.Node().TryGetContext(jsii.String(key)); v != nil {
+			values[key] = v
+		}
+	}
+	return NewConfig(values)
+}
+
+// NewConfig builds a Config from raw context values (strings from `-c`, or JSON values from
+// cdk.json) and validates it. It fills only the defaults that cannot point at a wrong account:
+// the repository name follows the dev account. Accounts and the region are never guessed.
+func NewConfig(values map[string]any) (Config, error) {
+	var errs []error
+	str := func(key string) string {
+		switch v := values[key].(type) {
+		case nil:
+			return ""
+		case string:
+			return strings.TrimSpace(v)
+		default:
+			errs = append(errs, fmt.Errorf("%s: got %v (a JSON %T); write it as a quoted string, e.g. \"%s\": \"%v\"",
+				key, v, v, key, v))
+			return ""
+		}
+	}
+	cfg := Config{
+		DevAccountID:   str(DevAccountKey),
+		ProdAccountID:  str(ProdAccountKey),
+		Region:         str(RegionKey),
+		RepositoryName: str(RepositoryNameKey),
+		Branch:         str(BranchKey),
+	}
+	if cfg.RepositoryName == "" && accountPattern.MatchString(cfg.DevAccountID) {
+		cfg.RepositoryName = DefaultRepositoryName(cfg.DevAccountID)
+	}
+	errs = append(errs, cfg.Validate())
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration; set these in the \"context\" of cdk.json or pass -c key=value:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem of the config, or nil.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(key, value, why, fix string) {
+		if value == "" {
+			errs = append(errs, fmt.Errorf("%s: is not set; %s", key, fix))
+			return
+		}
+		errs = append(errs, fmt.Errorf("%s: %q %s; %s", key, value, why, fix))
+	}
+	for _, a := range []struct{ key, value string }{{DevAccountKey, c.DevAccountID}, {ProdAccountKey, c.ProdAccountID}} {
+		if !accountPattern.MatchString(a.value) {
+			add(a.key, a.value, "is not an AWS account ID", "use the 12-digit ID, e.g. from `aws sts get-caller-identity --query Account`")
+		}
+	}
+	if c.DevAccountID != "" && c.DevAccountID == c.ProdAccountID {
+		add(ProdAccountKey, c.ProdAccountID, "is the same account as "+DevAccountKey,
+			"a cross-account pipeline needs two accounts: set prod-account to the production account's ID")
+	}
+	if !slices.Contains(knownRegions(), c.Region) {
+		add(RegionKey, c.Region, "is not an AWS region this CDK version knows", "use a region code such as us-east-1 or eu-west-1")
+	}
+	// An empty name follows from a bad dev account, which is already reported.
+	if c.RepositoryName != "" && (!repositoryPattern.MatchString(c.RepositoryName) || strings.HasSuffix(c.RepositoryName, ".git")) {
+		add(RepositoryNameKey, c.RepositoryName, "is not a valid CodeCommit repository name",
+			"use 1-100 letters, digits, '.', '_' or '-', not ending in .git (or leave it unset for repo-<dev-account>)")
+	}
+	if why := branchProblem(c.Branch); c.Branch == "" || why != "" {
+		add(BranchKey, c.Branch, why, "use the name of the branch whose pushes should deploy, e.g. main")
+	}
+	return errors.Join(errs...)
+}
+
+// branchProblem applies the git rules for branch names that a user is likely to break, so a bad
+// branch fails at synth instead of as a pipeline that never starts.
+func branchProblem(b string) string {
+	switch {
+	case len(b) > 255:
+		return "is longer than 255 characters"
+	case strings.HasPrefix(b, "-"), strings.HasPrefix(b, "/"), strings.HasSuffix(b, "/"),
+		strings.HasSuffix(b, "."), strings.HasSuffix(b, ".lock"),
+		strings.Contains(b, ".."), strings.Contains(b, "//"), strings.Contains(b, "@{"), b == "@":
+		return "is not a valid git branch name"
+	case strings.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("~^:?*[\\", r) }):
+		return "contains a character git does not allow in branch names"
+	}
+	return ""
+}
+
+// knownRegions lists the regions of the pinned aws-cdk-lib's region database, so the list
+// grows when the CDK is upgraded rather than when someone edits this file.
+var knownRegions = sync.OnceValue(func() []string {
+	var names []string
+	for _, r := range *regioninfo.RegionInfo_Regions() {
+		names = append(names, *r.Name())
+	}
+	return names
+})

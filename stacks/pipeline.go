@@ -1,0 +1,211 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/policies"
+)
+
+// PipelineStackProps configures the pipeline in the dev account.
+type PipelineStackProps struct {
+	Config Config
+	// The application stacks whose templates the pipeline deploys; their LambdaCode tells the
+	// deploy actions which parameters receive the build output.
+	DevApplication  *ApplicationStack
+	ProdApplication *ApplicationStack
+}
+
+// PipelineStack is the CI/CD pipeline in the dev account: source, build and synth, a deploy to
+// dev, and a deploy to prod through the roles of ProdAccountRolesStack.
+type PipelineStack struct {
+	awscdk.Stack
+	Pipeline       awscodepipeline.Pipeline
+	ArtifactKey    awskms.Key
+	ArtifactBucket awss3.Bucket
+	// DevDeploymentRole is the dev twin of the prod CloudFormationDeploymentRole.
+	DevDeploymentRole awsiam.Role
+	// The prod roles, imported by the ARNs that ProdAccountRolesStack creates.
+	ProdCrossAccountRole awsiam.IRole
+	ProdDeploymentRole   awsiam.IRole
+}
+
+// NewPipelineStack creates the artifact store, the build projects and the pipeline.
+func NewPipelineStack(scope constructs.Construct, id string, props PipelineStackProps) (*PipelineStack, error) {
+	cfg := props.Config
+	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(target{cfg.DevAccountID, cfg.Region},
+		"Cross-account CI/CD pipeline: builds in this account, deploys to dev and to prod account "+cfg.ProdAccountID, false))
+	s := &PipelineStack{Stack: stack}
+
+	// Artifacts cross into the prod account, so they are encrypted with a customer managed key
+	// that the prod roles may use: the AWS managed S3 key cannot be shared across accounts.
+	s.ArtifactKey = awskms.NewKey(stack, jsii.String("ArtifactKey"), &awskms.KeyProps{
+		Alias:             jsii.String("alias/cross-account-pipeline-artifacts"),
+		Description:       jsii.String("Encrypts the artifacts of " + PipelineName),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	s.ArtifactBucket = awss3.NewBucket(stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
+		BucketName:        jsii.String(ArtifactBucketName(cfg.DevAccountID)),
+		Encryption:        awss3.BucketEncryption_KMS,
+		EncryptionKey:     s.ArtifactKey,
+		BucketKeyEnabled:  jsii.Bool(true),
+		EnforceSSL:        jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		// Artifacts are inputs of recent executions only; old ones are noise and cost.
+		LifecycleRules: &[]*awss3.LifecycleRule{{Expiration: awscdk.Duration_Days(jsii.Number(30))}},
+		RemovalPolicy:  awscdk.RemovalPolicy_RETAIN,
+	})
+
+	s.ProdCrossAccountRole = importRole(stack, "ProdCrossAccountRole", cfg.ProdAccountID, CrossAccountRoleName)
+	s.ProdDeploymentRole = importRole(stack, "ProdDeploymentRole", cfg.ProdAccountID, DeploymentRoleName)
+
+	// CloudFormation in prod makes Lambda fetch the code from this bucket with the deployment
+	// role's credentials, so that role needs the artifacts too. The pipeline grants the cross
+	// account role by itself. Naming the roles, not the prod account, keeps every other
+	// principal of the prod account out.
+	s.ArtifactBucket.GrantRead(s.ProdDeploymentRole, nil)
+
+	s.DevDeploymentRole = awsiam.NewRole(stack, jsii.String("DevDeploymentRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
+		Description: jsii.String("Used by CloudFormation to create " + DevDeploymentStackName),
+	})
+	values := policyValues(stack, DevDeploymentStackName, DevStage, ArtifactBucketName(cfg.DevAccountID), *s.ArtifactKey.KeyArn())
+	if err := attachPolicy(s.DevDeploymentRole, policies.DeploymentRole, values, nil); err != nil {
+		return nil, err
+	}
+
+	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactKey, map[string]string{
+		"DEV_ACCOUNT":     cfg.DevAccountID,
+		"PROD_ACCOUNT":    cfg.ProdAccountID,
+		"REGION":          cfg.Region,
+		"REPOSITORY_NAME": cfg.RepositoryName,
+		"BRANCH":          cfg.Branch,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	source := awscodepipeline.NewArtifact(jsii.String("Source"), nil)
+	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
+	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
+
+	deploy := func(app *ApplicationStack, stackName string, deploymentRole, role awsiam.IRole) awscodepipeline.IAction {
+		return awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(&awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
+			ActionName:         jsii.String("Deploy"),
+			StackName:          jsii.String(stackName),
+			TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*app.StackName()))),
+			AdminPermissions:   jsii.Bool(false),
+			DeploymentRole:     deploymentRole,
+			Role:               role,
+			CfnCapabilities:    &[]awscdk.CfnCapabilities{awscdk.CfnCapabilities_ANONYMOUS_IAM},
+			ParameterOverrides: app.LambdaCode.Assign(lambdaOut.S3Location()),
+			ExtraInputs:        &[]awscodepipeline.Artifact{lambdaOut},
+			// A first deployment that fails leaves a stack in ROLLBACK_COMPLETE, which cannot
+			// be updated; replacing it lets the next push succeed without manual cleanup.
+			ReplaceOnFailure: jsii.Bool(true),
+		})
+	}
+
+	s.Pipeline = awscodepipeline.NewPipeline(stack, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
+		PipelineName:   jsii.String(PipelineName),
+		PipelineType:   awscodepipeline.PipelineType_V2,
+		ArtifactBucket: s.ArtifactBucket,
+		Stages: &[]*awscodepipeline.StageProps{
+			{
+				StageName: jsii.String("Source"),
+				Actions: &[]awscodepipeline.IAction{
+					awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+						ActionName: jsii.String("CodeCommit_Source"),
+						Repository: awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repository"), jsii.String(cfg.RepositoryName)),
+						Branch:     jsii.String(cfg.Branch),
+						Output:     source,
+						Trigger:    awscodepipelineactions.CodeCommitTrigger_EVENTS,
+					}),
+				},
+			},
+			{
+				StageName: jsii.String("Build"),
+				Actions: &[]awscodepipeline.IAction{
+					awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+						ActionName: jsii.String("Application_Build"),
+						Project:    appBuild,
+						Input:      source,
+						Outputs:    &[]awscodepipeline.Artifact{lambdaOut},
+					}),
+					awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+						ActionName: jsii.String("CDK_Synth"),
+						Project:    synth,
+						Input:      source,
+						Outputs:    &[]awscodepipeline.Artifact{cdkOut},
+					}),
+				},
+			},
+			{
+				StageName: jsii.String("Deploy_Dev"),
+				Actions:   &[]awscodepipeline.IAction{deploy(props.DevApplication, DevDeploymentStackName, s.DevDeploymentRole, nil)},
+			},
+			{
+				StageName: jsii.String("Deploy_Prod"),
+				Actions:   &[]awscodepipeline.IAction{deploy(props.ProdApplication, ProdDeploymentStackName, s.ProdDeploymentRole, s.ProdCrossAccountRole)},
+			},
+		},
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String(ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
+		Description: jsii.String("Pass to " + ProdRolesStackID + " as parameter " + ArtifactKeyArnParameter),
+		Value:       s.ArtifactKey.KeyArn(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String(ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
+	awscdk.NewCfnOutput(stack, jsii.String("PipelineName"), &awscdk.CfnOutputProps{Value: s.Pipeline.PipelineName()})
+
+	return s, nil
+}
+
+// importRole refers to a role of another account by the name its own stack gives it. Immutable:
+// the pipeline stack must never try to attach policies to a role it does not own.
+func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
+	arn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("iam"),
+		Region:       jsii.String(""),
+		Account:      jsii.String(account),
+		Resource:     jsii.String("role"),
+		ResourceName: jsii.String(name),
+	})
+	return awsiam.Role_FromRoleArn(stack, jsii.String(id), arn, &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
+}
+
+// buildProject creates a CodeBuild project from one of the embedded buildspecs. Builds run on
+// ARM, the architecture of the Lambda they build, and encrypt their output with the artifact key.
+func buildProject(stack awscdk.Stack, id, buildspec string, key awskms.IKey, env map[string]string) (awscodebuild.PipelineProject, error) {
+	spec, err := assets.Buildspec(buildspec)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]*awscodebuild.BuildEnvironmentVariable{}
+	for k, v := range env {
+		vars[k] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(v)}
+	}
+	return awscodebuild.NewPipelineProject(stack, jsii.String(id), &awscodebuild.PipelineProjectProps{
+		BuildSpec: awscodebuild.BuildSpec_FromObjectToYaml(&spec),
+		Environment: &awscodebuild.BuildEnvironment{
+			BuildImage:  awscodebuild.LinuxArmBuildImage_AMAZON_LINUX_2023_STANDARD_3_0(),
+			ComputeType: awscodebuild.ComputeType_SMALL,
+		},
+		EnvironmentVariables: &vars,
+		EncryptionKey:        key,
+		Timeout:              awscdk.Duration_Minutes(jsii.Number(30)),
+	}), nil
+}
