@@ -25,8 +25,8 @@ export JSII_NODE = $(NODE)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-context = $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_ACCOUNT) region=$(REGION) \
-	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv)))
+context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_ACCOUNT) region=$(REGION) \
+	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))))
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1

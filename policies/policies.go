@@ -30,7 +30,7 @@ const (
 	ArtifactBucket     = "ArtifactBucket"
 	ArtifactKeyArn     = "ArtifactKeyArn"
 	StackName          = "StackName"
-	FunctionName       = "FunctionName"
+	AppName            = "AppName"
 	DeploymentRoleName = "DeploymentRoleName"
 )
 

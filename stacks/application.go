@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -55,8 +56,19 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		ObjectKeyParam:  key,
 	})
 
+	name := AppName(props.Stage)
+	// The application's roles live under one IAM path, the handle the deployment role's
+	// iam:* permissions are scoped to.
+	role := awsiam.NewRole(stack, jsii.String("FunctionRole"), &awsiam.RoleProps{
+		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Path:            jsii.String(AppRolePath(props.Stage)),
+		Description:     jsii.String("Execution role of " + name),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole"))},
+	})
+
 	fn := awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
-		FunctionName: jsii.String(FunctionName(props.Stage)),
+		FunctionName: jsii.String(name),
+		Role:         role,
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
@@ -80,13 +92,22 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	})
 
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
+		Application: awscodedeploy.NewLambdaApplication(stack, jsii.String("DeployApplication"), &awscodedeploy.LambdaApplicationProps{
+			ApplicationName: jsii.String(name),
+		}),
+		DeploymentGroupName: jsii.String(LiveAliasName),
+		Role: awsiam.NewRole(stack, jsii.String("DeploymentGroupRole"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codedeploy.amazonaws.com"), nil),
+			Path:        jsii.String(AppRolePath(props.Stage)),
+			Description: jsii.String("Lets CodeDeploy shift the " + LiveAliasName + " alias of " + name),
+		}),
 		Alias:            alias,
 		DeploymentConfig: awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE(),
 	})
 
 	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
 		Handler:        alias,
-		RestApiName:    jsii.String(fmt.Sprintf("HelloApi-%s", props.Stage)),
+		RestApiName:    jsii.String(name),
 		Description:    jsii.String(fmt.Sprintf("Hello API, %s stage", props.Stage)),
 		CloudWatchRole: jsii.Bool(false),
 		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String(props.Stage)},

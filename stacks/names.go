@@ -32,9 +32,8 @@ const (
 	// LiveAliasName is the Lambda alias that API Gateway invokes and CodeDeploy shifts.
 	LiveAliasName = "live"
 
-	// FunctionNamePrefix starts the application function's physical name ("HelloLambda-dev"),
-	// so the deployment roles can be scoped to the functions this app owns.
-	FunctionNamePrefix = "HelloLambda"
+	// AppNamePrefix starts the physical names of the application's resources ("HelloLambda-dev").
+	AppNamePrefix = "HelloLambda"
 
 	// ArtifactKeyArnParameter is the parameter of ProdAccountRolesStack that receives the artifact
 	// key's ARN once the pipeline stack has created the key.
@@ -63,5 +62,11 @@ func ArtifactBucketName(devAccountID string) string { return "artifact-bucket-" 
 // DefaultRepositoryName is the CodeCommit repository name used when the config does not set one.
 func DefaultRepositoryName(devAccountID string) string { return "repo-" + devAccountID }
 
-// FunctionName is the physical name of the application function for a stage.
-func FunctionName(stage string) string { return FunctionNamePrefix + "-" + stage }
+// AppName names the application's resources of a stage: the function, its log group, the
+// CodeDeploy application and the IAM path of its roles. The deployment roles are scoped to
+// this name, which is why it is fixed instead of generated: CloudFormation truncates
+// generated names, so a stack-name prefix would not reliably match.
+func AppName(stage string) string { return AppNamePrefix + "-" + stage }
+
+// AppRolePath is the IAM path of the application's roles in a stage.
+func AppRolePath(stage string) string { return "/" + AppName(stage) + "/" }

@@ -21,7 +21,7 @@ func policyValues(stack awscdk.Stack, deploymentStack, stage, bucket, keyArn str
 		policies.ArtifactBucket:     bucket,
 		policies.ArtifactKeyArn:     keyArn,
 		policies.StackName:          deploymentStack,
-		policies.FunctionName:       FunctionName(stage),
+		policies.AppName:            AppName(stage),
 		policies.DeploymentRoleName: DeploymentRoleName,
 	}
 }

@@ -1,0 +1,106 @@
+package policies
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// known lists every placeholder the stacks fill (stacks.policyValues); a document that used
+// another one could never be filled.
+var known = []string{Partition, Region, Account, ArtifactBucket, ArtifactKeyArn, StackName, AppName, DeploymentRoleName}
+
+func TestDocumentsAreValidPolicies(t *testing.T) {
+	names := Names()
+	assert.ElementsMatch(t, []string{CrossAccountRole, DeploymentRole}, names, "one document per prod role")
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			doc, err := Load(name)
+			require.NoError(t, err)
+			seen := map[string]bool{}
+			for i, s := range doc.Statement {
+				sid, _ := s["Sid"].(string)
+				assert.Regexp(t, `^[A-Za-z0-9]+$`, sid, "statement %d needs an alphanumeric Sid: IAM rejects others, and tests refer to Sids", i)
+				assert.False(t, seen[sid], "duplicate Sid %s", sid)
+				seen[sid] = true
+				assert.Equal(t, "Allow", s["Effect"], "%s: these documents only grant", sid)
+				for _, key := range []string{"Action", "Resource"} {
+					assert.NotEmpty(t, s[key], "%s needs %s", sid, key)
+				}
+				for k := range s {
+					assert.Contains(t, []string{"Sid", "Effect", "Action", "Resource", "Condition"}, k, "%s: unexpected key", sid)
+				}
+				for _, a := range asList(s["Action"]) {
+					assert.Regexp(t, `^[a-z0-9-]+:[A-Za-z0-9*]+$`, a, "%s: an action is service:Name", sid)
+				}
+				for _, r := range asList(s["Resource"]) {
+					assert.NotEqual(t, "*", r, "%s: no statement may apply to every resource", sid)
+					assert.True(t, strings.HasPrefix(r, "arn:{{Partition}}:") || r == "{{ArtifactKeyArn}}",
+						"%s: resource %s must take its partition from the stack", sid, r)
+				}
+			}
+			for _, p := range doc.Placeholders() {
+				assert.Contains(t, known, p, "placeholder {{%s}} is never filled", p)
+			}
+		})
+	}
+}
+
+func asList(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, len(t))
+		for i, e := range t {
+			out[i], _ = e.(string)
+		}
+		return out
+	}
+	return nil
+}
+
+func TestFillReplacesEveryPlaceholder(t *testing.T) {
+	doc, err := Load(DeploymentRole)
+	require.NoError(t, err)
+	values := Values{}
+	for _, p := range known {
+		values[p] = "v" + p
+	}
+	filled, err := doc.Fill(values)
+	require.NoError(t, err)
+	text, _ := json.Marshal(filled)
+	assert.NotContains(t, string(text), "{{")
+	assert.Contains(t, string(text), `"arn:vPartition:iam::vAccount:role/vAppName/*"`)
+
+	// The original document is left alone: it is filled again for each account.
+	again, _ := json.Marshal(doc.Statement)
+	assert.Contains(t, string(again), "{{AppName}}")
+}
+
+func TestFillRefusesMissingValues(t *testing.T) {
+	doc, err := Load(CrossAccountRole)
+	require.NoError(t, err)
+	_, err = doc.Fill(Values{Partition: "aws"})
+	require.Error(t, err)
+	for _, p := range []string{Account, ArtifactBucket, ArtifactKeyArn, Region, StackName} {
+		assert.Contains(t, err.Error(), p, "the error names every missing placeholder")
+	}
+}
+
+func TestSplitSeparatesKeyStatements(t *testing.T) {
+	for _, name := range Names() {
+		doc, err := Load(name)
+		require.NoError(t, err)
+		without, with := doc.Split(ArtifactKeyArn)
+		assert.Len(t, append(without.Statement, with.Statement...), len(doc.Statement), "%s: nothing lost or doubled", name)
+		assert.NotContains(t, without.Placeholders(), ArtifactKeyArn)
+		require.NotEmpty(t, with.Statement)
+		for _, s := range with.Statement {
+			assert.Equal(t, "{{ArtifactKeyArn}}", s["Resource"], "%s: key statements apply to the key only", name)
+		}
+	}
+}

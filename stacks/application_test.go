@@ -1,0 +1,142 @@
+package stacks
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+)
+
+var applicationStages = []struct {
+	stackID, stage, account string
+}{
+	{DevApplicationStackID, DevStage, testConfig.DevAccountID},
+	{ProdApplicationStackID, ProdStage, testConfig.ProdAccountID},
+}
+
+func TestApplicationStack(t *testing.T) {
+	for _, c := range applicationStages {
+		t.Run(c.stage, func(t *testing.T) {
+			tmpl := templates[c.stackID]
+			expect(t, "the function runs the Go bootstrap on provided.al2023/arm64 (go1.x is gone)", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props{
+					"FunctionName":  AppName(c.stage),
+					"Runtime":       "provided.al2023",
+					"Architectures": []any{"arm64"},
+					"Handler":       "bootstrap",
+					"Environment":   props{"Variables": props{"STAGE_NAME": c.stage}},
+					"Code": props{
+						"S3Bucket": props{"Ref": LambdaCodeBucketParameter},
+						"S3Key":    props{"Ref": LambdaCodeKeyParameter},
+					},
+				})
+			})
+			expect(t, "a new build (a new object key) must publish a new version, or the alias keeps serving old code", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Version"), props{
+					"Description": props{"Fn::Join": []any{"", []any{"Code from ", props{"Ref": LambdaCodeKeyParameter}}}},
+				})
+			})
+			versionID, _ := onlyResource(t, c.stackID, "AWS::Lambda::Version")
+			expect(t, "the live alias points at the current version", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Alias"), props{
+					"Name":            LiveAliasName,
+					"FunctionVersion": props{"Fn::GetAtt": []any{versionID, "Version"}},
+				})
+			})
+			aliasID, _ := onlyResource(t, c.stackID, "AWS::Lambda::Alias")
+			expect(t, "CodeDeploy shifts the alias on every update", func() {
+				tmpl.HasResource(jsii.String("AWS::Lambda::Alias"), props{
+					"UpdatePolicy": props{"CodeDeployLambdaAliasUpdate": like(props{
+						"ApplicationName":     assertions.Match_AnyValue(),
+						"DeploymentGroupName": assertions.Match_AnyValue(),
+					})},
+				})
+				tmpl.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentGroup"), jsii.Number(1))
+			})
+			expect(t, "the API's stage is named after the application stage", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), props{"StageName": c.stage})
+			})
+			expect(t, "the API invokes the alias, so traffic follows CodeDeploy's shifts", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Method"), props{
+					"Integration": like(props{"Uri": props{"Fn::Join": assertions.Match_ArrayWith(&[]any{
+						assertions.Match_ArrayWith(&[]any{props{"Ref": aliasID}}),
+					})}}),
+				})
+			})
+			expect(t, "the endpoint is exported under a per-stage name", func() {
+				tmpl.HasOutput(jsii.String(ApiEndpointOutput), props{
+					"Export": props{"Name": "HelloApi-" + c.stage + "-Endpoint"},
+				})
+			})
+			expect(t, "no account-wide CloudWatch role side effect from the API", func() {
+				tmpl.ResourceCountIs(jsii.String("AWS::ApiGateway::Account"), jsii.Number(0))
+			})
+		})
+	}
+}
+
+func TestApplicationStacksNeedNoBootstrap(t *testing.T) {
+	for _, c := range applicationStages {
+		t.Run(c.stage, func(t *testing.T) {
+			params := keys(raw[c.stackID]["Parameters"])
+			assert.Equal(t, []string{LambdaCodeBucketParameter, LambdaCodeKeyParameter}, params,
+				"only the code parameters: no BootstrapVersion, no asset parameters")
+			assert.Nil(t, raw[c.stackID]["Rules"], "no CheckBootstrapVersion rule: the prod account is never bootstrapped")
+			assertNoBootstrapRoles(t, c.stackID)
+		})
+	}
+}
+
+func TestApplicationStacksTargetTheirAccounts(t *testing.T) {
+	for _, c := range applicationStages {
+		s := built.DevApplication
+		if c.stage == ProdStage {
+			s = built.ProdApplication
+		}
+		assert.Equal(t, c.account, *s.Account(), "%s deploys to the %s account", c.stackID, c.stage)
+		assert.Equal(t, testConfig.Region, *s.Region())
+	}
+}
+
+// assertNoBootstrapRoles checks that the CLI would deploy a stack with the caller's credentials
+// instead of assuming the cdk-hnb659fds roles, which do not exist in an unbootstrapped account.
+func assertNoBootstrapRoles(t *testing.T, stackID string) {
+	t.Helper()
+	art := assembly.GetStackByName(jsii.String(stackID))
+	assert.Nil(t, art.AssumeRoleArn(), "%s must deploy with the caller's credentials", stackID)
+	assert.Nil(t, art.CloudFormationExecutionRoleArn(), "%s must not name the bootstrap execution role", stackID)
+	assert.Empty(t, *art.Assets(), "%s must not use assets: there is no bootstrap bucket to upload them to", stackID)
+}
+
+// keys returns the sorted keys of a JSON object.
+func keys(v any) []string {
+	m, _ := v.(map[string]any)
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The deployment roles may only touch resources named after AppName (policies/); a resource the
+// template names otherwise would fail to deploy with AccessDenied in the middle of a release.
+func TestApplicationNamesMatchDeploymentRoleScope(t *testing.T) {
+	for _, c := range applicationStages {
+		t.Run(c.stage, func(t *testing.T) {
+			for id, r := range resourcesOf(c.stackID, "AWS::IAM::Role") {
+				assert.Equal(t, AppRolePath(c.stage), get(r, "Properties", "Path"), "role %s must live under the app's IAM path", id)
+			}
+			_, app := onlyResource(t, c.stackID, "AWS::CodeDeploy::Application")
+			assert.Equal(t, AppName(c.stage), get(app, "Properties", "ApplicationName"))
+			fnID, fn := onlyResource(t, c.stackID, "AWS::Lambda::Function")
+			assert.Equal(t, AppName(c.stage), get(fn, "Properties", "FunctionName"))
+			for id, lg := range resourcesOf(c.stackID, "AWS::Logs::LogGroup") {
+				assert.Equal(t, props{"Fn::Join": []any{"", []any{"/aws/lambda/", props{"Ref": fnID}}}},
+					get(lg, "Properties", "LogGroupName"), "log group %s must be the function's, named after AppName", id)
+			}
+		})
+	}
+}

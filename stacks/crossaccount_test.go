@@ -1,0 +1,154 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests in this file check that the two accounts agree: what the dev account's pipeline
+// refers to by name or ARN is exactly what the prod account's stacks create.
+
+// prodRoleArns returns the ARNs of the roles ProdAccountRolesStack creates, by role name.
+func prodRoleArns(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range resourcesOf(ProdRolesStackID, "AWS::IAM::Role") {
+		name, ok := get(r, "Properties", "RoleName").(string)
+		require.True(t, ok, "prod roles need fixed names: the dev account refers to them by name")
+		out[name] = fmt.Sprintf("arn:aws:iam::%s:role/%s", *built.ProdRoles.Account(), name)
+	}
+	return out
+}
+
+func TestPipelineAssumesExactlyTheProdRoles(t *testing.T) {
+	roles := prodRoleArns(t)
+	deploy := action(t, "Deploy_Prod", "Deploy")
+	assert.Equal(t, roles[CrossAccountRoleName], get(deploy, "RoleArn"), "prod deploy must assume CodePipelineCrossAccountRole")
+	assert.Equal(t, roles[DeploymentRoleName], get(deploy, "Configuration", "RoleArn"),
+		"prod CloudFormation must run as CloudFormationDeploymentRole")
+
+	// The pipeline's own role may assume the cross-account role, and only roles the app owns.
+	_, pipeline := onlyResource(t, PipelineStackID, "AWS::CodePipeline::Pipeline")
+	pipelineRole := get(pipeline, "Properties", "RoleArn", "Fn::GetAtt", 0)
+	var assumable []any
+	for _, p := range resourcesOf(PipelineStackID, "AWS::IAM::Policy") {
+		if get(p, "Properties", "Roles", 0, "Ref") != pipelineRole {
+			continue
+		}
+		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
+			if slices.Contains(list(get(s, "Action")), any("sts:AssumeRole")) {
+				assumable = append(assumable, list(get(s, "Resource"))...)
+			}
+		}
+	}
+	assert.Contains(t, assumable, any(roles[CrossAccountRoleName]), "the pipeline role must be allowed to assume the prod role")
+	for _, r := range assumable {
+		if s, ok := r.(string); ok {
+			assert.Equal(t, roles[CrossAccountRoleName], s, "the pipeline may assume no other literal role ARN")
+		}
+	}
+}
+
+func TestArtifactPoliciesNameOnlyTheProdRoles(t *testing.T) {
+	roles := prodRoleArns(t)
+	want := []any{roles[CrossAccountRoleName], roles[DeploymentRoleName]}
+	slices.SortFunc(want, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+
+	_, key := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
+	_, bucketPolicy := onlyResource(t, PipelineStackID, "AWS::S3::BucketPolicy")
+	for name, doc := range map[string]any{
+		"key policy":    get(key, "Properties", "KeyPolicy"),
+		"bucket policy": get(bucketPolicy, "Properties", "PolicyDocument"),
+	} {
+		var crossAccount []any
+		for _, s := range list(get(doc, "Statement")) {
+			if get(s, "Effect") != "Allow" {
+				continue
+			}
+			for _, p := range list(get(s, "Principal", "AWS")) {
+				arn, _ := p.(string)
+				if strings.Contains(arn, ":"+testConfig.DevAccountID+":") {
+					continue // the dev account's own administration of its key
+				}
+				crossAccount = append(crossAccount, p)
+			}
+		}
+		slices.SortFunc(crossAccount, func(a, b any) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		assert.Equal(t, want, slices.Compact(crossAccount),
+			"the %s must grant the two prod roles by ARN, not the whole prod account or anyone else", name)
+	}
+}
+
+func TestProdPoliciesNameThePipelineBucket(t *testing.T) {
+	_, bucket := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
+	name := get(bucket, "Properties", "BucketName").(string)
+	for _, role := range []string{CrossAccountRoleName, DeploymentRoleName} {
+		found := false
+		for _, p := range rolePolicies(t, ProdRolesStackID, role) {
+			doc, _ := json.Marshal(get(p, "Properties", "PolicyDocument"))
+			found = found || strings.Contains(string(doc), "arn:aws:s3:::"+name+"/*")
+		}
+		assert.True(t, found, "%s must be able to read the pipeline's bucket %s", role, name)
+	}
+}
+
+func TestParameterOverridesMatchApplicationParameters(t *testing.T) {
+	for _, c := range []struct{ stage, stackID string }{
+		{"Deploy_Dev", DevApplicationStackID}, {"Deploy_Prod", ProdApplicationStackID},
+	} {
+		raw, _ := get(action(t, c.stage, "Deploy"), "Configuration", "ParameterOverrides").(string)
+		var overrides map[string]any
+		require.NoError(t, json.Unmarshal([]byte(raw), &overrides))
+		assert.Equal(t, keys(parameterNames(c.stackID)), keys(overrides),
+			"%s must fill exactly the parameters %s declares, or CloudFormation rejects the deploy", c.stage, c.stackID)
+		for name, v := range overrides {
+			assert.Equal(t, "LambdaBuildOutput", get(v, "Fn::GetArtifactAtt", 0), "%s comes from the Lambda build", name)
+		}
+	}
+}
+
+func parameterNames(stackID string) map[string]any {
+	m, _ := raw[stackID]["Parameters"].(map[string]any)
+	return m
+}
+
+func TestSynthBuildspecOutputsTheTemplatesTheDeploysRead(t *testing.T) {
+	spec := buildspecOf(t, projectOfAction(t, "CDK_Synth"))
+	var files []string
+	for _, f := range list(get(spec, "artifacts", "files")) {
+		files = append(files, f.(string))
+	}
+	for _, stage := range []string{"Deploy_Dev", "Deploy_Prod"} {
+		path, _ := get(action(t, stage, "Deploy"), "Configuration", "TemplatePath").(string)
+		file := strings.TrimPrefix(path, "CdkBuildOutput::")
+		assert.Contains(t, files, file, "%s reads %s, so the synth action must output it", stage, file)
+	}
+	appSpec := buildspecOf(t, projectOfAction(t, "Application_Build"))
+	assert.Equal(t, []any{"bootstrap"}, get(appSpec, "artifacts", "files"),
+		"the Lambda zip's root must hold bootstrap for provided.al2023")
+}
+
+func TestNoPlaceholderSurvivesSynthesis(t *testing.T) {
+	for id, tmpl := range raw {
+		text, err := json.Marshal(tmpl)
+		require.NoError(t, err)
+		assert.NotContains(t, string(text), "{{", "%s still has a policy placeholder", id)
+	}
+}
+
+func TestNoWildcardActions(t *testing.T) {
+	for id := range raw {
+		for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::Role"} {
+			for rid, r := range resourcesOf(id, typ) {
+				text, _ := json.Marshal(r)
+				assert.NotContains(t, string(text), `"Action":"*"`, "%s/%s grants every action", id, rid)
+			}
+		}
+	}
+}

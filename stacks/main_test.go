@@ -1,0 +1,198 @@
+package stacks
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Test accounts. They differ from cdk.json's placeholders on purpose: a test that passes only
+// because some value happens to equal the shipped placeholder would hide a hard-coded account.
+var testConfig = Config{
+	DevAccountID:   "123456789012",
+	ProdAccountID:  "210987654321",
+	Region:         "eu-west-1",
+	RepositoryName: "team-repo",
+	Branch:         "trunk",
+}
+
+// One synthesized app for the whole package: a jsii start and a synth cost seconds, an
+// assertion on the result a few milliseconds.
+var (
+	app      awscdk.App
+	built    *Stacks
+	assembly cxapi.CloudAssembly
+	// templates holds each stack's template once, as assertions.Template and as plain JSON.
+	templates = map[string]assertions.Template{}
+	raw       = map[string]map[string]any{}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	defer jsii.Close()
+	if err := synthOnce(); err != nil {
+		fmt.Fprintln(os.Stderr, "synthesizing the test app:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func synthOnce() error {
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		return err
+	}
+	outdir, err := os.MkdirTemp("", "cdk-test-")
+	if err != nil {
+		return err
+	}
+	app = awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	if built, err = Build(app, testConfig); err != nil {
+		return err
+	}
+	assembly = app.Synth(nil)
+	for _, s := range built.All() {
+		id := *s.StackName()
+		tmpl := assembly.GetStackByName(jsii.String(id)).Template()
+		asMap, ok := tmpl.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: template is a %T", id, tmpl)
+		}
+		raw[id] = asMap
+		templates[id] = assertions.Template_FromJSON(&asMap, nil)
+	}
+	return nil
+}
+
+// cdkJSONContext returns the context of the shipped cdk.json minus the keys Config reads, so
+// the tests run with exactly the feature flags a user's `cdk synth` runs with.
+func cdkJSONContext() (map[string]any, error) {
+	file, err := jsonFile("../cdk.json")
+	if err != nil {
+		return nil, err
+	}
+	ctx, _ := file["context"].(map[string]any)
+	for _, k := range ContextKeys {
+		delete(ctx, k)
+	}
+	return ctx, nil
+}
+
+// jsonFile decodes a JSON object from a file.
+func jsonFile(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// cdkErr runs a CDK assertion and turns its panic into an error, so that one failed assertion
+// is reported as a test failure and the other checks still run.
+func cdkErr(check func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	check()
+	return nil
+}
+
+// expect reports a failed CDK assertion with why it matters.
+func expect(t *testing.T, why string, check func()) {
+	t.Helper()
+	if err := cdkErr(check); err != nil {
+		t.Errorf("%s:\n%v", why, err)
+	}
+}
+
+// props is shorthand for the object patterns the assertions take.
+type props = map[string]any
+
+func like(p props) assertions.Matcher { return assertions.Match_ObjectLike(&p) }
+
+// resourcesOf returns the resources of a type in a stack's template, by logical ID.
+func resourcesOf(stackID, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range raw[stackID]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// onlyResource returns the single resource of a type, failing the test if there is not one.
+func onlyResource(t *testing.T, stackID, typ string) (string, map[string]any) {
+	t.Helper()
+	all := resourcesOf(stackID, typ)
+	if len(all) != 1 {
+		t.Fatalf("%s: want exactly one %s, got %d", stackID, typ, len(all))
+	}
+	for id, r := range all {
+		return id, r
+	}
+	return "", nil
+}
+
+// get walks a decoded JSON value by keys and indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// list returns v as a slice, wrapping a single value: IAM accepts both forms.
+func list(v any) []any {
+	if a, ok := v.([]any); ok {
+		return a
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// readDirNames lists the names in a folder.
+func readDirNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, nil
+}

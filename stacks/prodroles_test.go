@@ -1,0 +1,130 @@
+package stacks
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/policies"
+)
+
+// rolePolicies returns, for the role with the given name in a stack, its policy resources
+// (AWS::IAM::Policy) by logical ID.
+func rolePolicies(t *testing.T, stackID, roleName string) map[string]map[string]any {
+	t.Helper()
+	roleID := ""
+	for id, r := range resourcesOf(stackID, "AWS::IAM::Role") {
+		if get(r, "Properties", "RoleName") == roleName {
+			roleID = id
+		}
+	}
+	require.NotEmpty(t, roleID, "%s has no role named %s", stackID, roleName)
+	out := map[string]map[string]any{}
+	for id, p := range resourcesOf(stackID, "AWS::IAM::Policy") {
+		for _, r := range list(get(p, "Properties", "Roles")) {
+			if get(r, "Ref") == roleID {
+				out[id] = p
+			}
+		}
+	}
+	return out
+}
+
+// sids lists the statement IDs of policy resources, sorted.
+func sids(policyResources ...map[string]any) []string {
+	var out []string
+	for _, p := range policyResources {
+		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
+			out = append(out, get(s, "Sid").(string))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestProdRoles(t *testing.T) {
+	tmpl := templates[ProdRolesStackID]
+	expect(t, "CodePipelineCrossAccountRole is assumed from the dev account", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), props{
+			"RoleName": CrossAccountRoleName,
+			"AssumeRolePolicyDocument": like(props{"Statement": []any{like(props{
+				"Action":    "sts:AssumeRole",
+				"Principal": props{"AWS": "arn:aws:iam::" + testConfig.DevAccountID + ":root"},
+			})}}),
+		})
+	})
+	expect(t, "CloudFormationDeploymentRole is assumed only by CloudFormation", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), props{
+			"RoleName": DeploymentRoleName,
+			"AssumeRolePolicyDocument": like(props{"Statement": []any{like(props{
+				"Action":    "sts:AssumeRole",
+				"Principal": props{"Service": "cloudformation.amazonaws.com"},
+			})}}),
+		})
+	})
+}
+
+func TestProdRolePoliciesComeFromPoliciesFolder(t *testing.T) {
+	for _, c := range []struct{ role, doc string }{
+		{CrossAccountRoleName, policies.CrossAccountRole},
+		{DeploymentRoleName, policies.DeploymentRole},
+	} {
+		t.Run(c.role, func(t *testing.T) {
+			doc, err := policies.Load(c.doc)
+			require.NoError(t, err)
+			without, with := doc.Split(policies.ArtifactKeyArn)
+			require.NotEmpty(t, with.Statement, "%s has statements about the artifact key", c.doc)
+
+			var always, keyed []map[string]any
+			for _, p := range rolePolicies(t, ProdRolesStackID, c.role) {
+				if p["Condition"] == "HasArtifactKey" {
+					keyed = append(keyed, p)
+				} else {
+					always = append(always, p)
+				}
+			}
+			assert.Equal(t, statementIDs(without), sids(always...), "the role's policy is %s, not a retyped copy", c.doc)
+			assert.Equal(t, statementIDs(with), sids(keyed...),
+				"key statements exist only once ArtifactKeyArn is set, so the first deploy works before the key exists")
+			for _, p := range keyed {
+				for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
+					assert.Equal(t, props{"Ref": ArtifactKeyArnParameter}, get(s, "Resource"))
+				}
+			}
+		})
+	}
+}
+
+func TestProdRolesParameter(t *testing.T) {
+	p := get(raw[ProdRolesStackID], "Parameters", ArtifactKeyArnParameter)
+	require.NotNil(t, p)
+	assert.Equal(t, "", get(p, "Default"), "the first deployment happens before the key exists")
+	pattern := regexp.MustCompile(get(p, "AllowedPattern").(string))
+	for value, ok := range map[string]bool{
+		"": true,
+		"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab":         true,
+		"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-123456789": true,
+		"arn:aws:kms:eu-west-1:123456789012:alias/cross-account-pipeline-artifacts":           false,
+		"1234abcd-12ab-34cd-56ef-1234567890ab":                                                false,
+		"arn:aws:kms:eu-west-1:12345:key/1234":                                                false,
+	} {
+		assert.Equal(t, ok, pattern.MatchString(value), "ArtifactKeyArn %q: CloudFormation should reject it before creating anything", value)
+	}
+	assert.Equal(t, []string{ArtifactKeyArnParameter}, keys(raw[ProdRolesStackID]["Parameters"]), "no BootstrapVersion parameter")
+	assert.Nil(t, raw[ProdRolesStackID]["Rules"], "no bootstrap check: the prod account is not bootstrapped")
+	assertNoBootstrapRoles(t, ProdRolesStackID)
+}
+
+// statementIDs lists the Sids of a document, sorted.
+func statementIDs(d policies.Document) []string {
+	var out []string
+	for _, s := range d.Statement {
+		out = append(out, s["Sid"].(string))
+	}
+	slices.Sort(out)
+	return out
+}
