@@ -3,6 +3,8 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# The deploy targets depend on each other in order; never run them in parallel.
+.NOTPARALLEL:
 
 # Real accounts for deployment (and for CodeBuild's synth). When unset, cdk.json's obvious
 # placeholder accounts are used, which is enough to synthesize and test offline.
@@ -33,7 +35,7 @@ GO_TEST_FLAGS ?= -count=1
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -77,17 +79,22 @@ lambda-build: ## Build the application handler for Lambda (linux/arm64) into bui
 .PHONY: check-accounts
 check-accounts:
 	@test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)" -a -n "$(REGION)" || { \
-		echo "Set DEV_ACCOUNT, PROD_ACCOUNT and REGION, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=111122223333 PROD_ACCOUNT=444455556666 REGION=eu-west-1" >&2; exit 2; }
+		echo "Set DEV_ACCOUNT, PROD_ACCOUNT and REGION, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; exit 2; }
 
 .PHONY: bootstrap-dev
 bootstrap-dev: deps check-accounts ## 1. Bootstrap the dev account (once)
 	$(CDK) bootstrap $(CDK_FLAGS) --profile $(DEV_PROFILE) aws://$(DEV_ACCOUNT)/$(REGION)
 
+# The artifact key's ARN, once the pipeline exists: taken from the outputs file deploy-pipeline
+# writes, or given as KEY_ARN=... . When neither is there the parameter is not passed, so the
+# CLI keeps the value of the previous deployment instead of silently dropping the key access.
+KEY_ARN ?= $(shell [ -f outputs/pipeline.json ] && $(NODE) -p \
+	'require("./outputs/pipeline.json").CrossAccountPipelineStack.ArtifactBucketEncryptionKeyArn || ""' 2>/dev/null)
+
 .PHONY: deploy-prod-roles
-deploy-prod-roles: deps check-accounts ## 2. and 5. Deploy the prod roles (with the key ARN once the pipeline exists)
+deploy-prod-roles: deps check-accounts ## 2. and 5. Deploy the prod roles (again with the key ARN once the pipeline exists)
 	$(CDK) deploy $(CDK_FLAGS) --profile $(PROD_PROFILE) ProdAccountRolesStack \
-		--parameters ArtifactKeyArn=$$($(NODE) -e 'try { const o = require("./outputs/pipeline.json"); \
-			process.stdout.write(o.CrossAccountPipelineStack.ArtifactBucketEncryptionKeyArn || "") } catch (e) {}')
+		$(if $(KEY_ARN),--parameters ArtifactKeyArn=$(KEY_ARN)) --outputs-file outputs/prod-roles.json
 
 .PHONY: deploy-repository
 deploy-repository: deps check-accounts ## 3. Deploy the CodeCommit repository
