@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -70,9 +71,13 @@ func NewConfig(values map[string]any) (Config, error) {
 			return ""
 		case string:
 			return strings.TrimSpace(v)
+		case float64:
+			n := strconv.FormatFloat(v, 'f', -1, 64)
+			errs = append(errs, fmt.Errorf("%s: got the number %s; write it as a quoted string (\"%s\": \"%s\"), since JSON numbers lose leading zeros",
+				key, n, key, n))
+			return ""
 		default:
-			errs = append(errs, fmt.Errorf("%s: got %v (a JSON %T); write it as a quoted string, e.g. \"%s\": \"%v\"",
-				key, v, v, key, v))
+			errs = append(errs, fmt.Errorf("%s: got %v (%T); write it as a quoted string", key, v, v))
 			return ""
 		}
 	}
