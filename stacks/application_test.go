@@ -131,12 +131,11 @@ func TestApplicationNamesMatchDeploymentRoleScope(t *testing.T) {
 			}
 			_, app := onlyResource(t, c.stackID, "AWS::CodeDeploy::Application")
 			assert.Equal(t, AppName(c.stage), get(app, "Properties", "ApplicationName"))
-			fnID, fn := onlyResource(t, c.stackID, "AWS::Lambda::Function")
+			_, fn := onlyResource(t, c.stackID, "AWS::Lambda::Function")
 			assert.Equal(t, AppName(c.stage), get(fn, "Properties", "FunctionName"))
-			for id, lg := range resourcesOf(c.stackID, "AWS::Logs::LogGroup") {
-				assert.Equal(t, props{"Fn::Join": []any{"", []any{"/aws/lambda/", props{"Ref": fnID}}}},
-					get(lg, "Properties", "LogGroupName"), "log group %s must be the function's, named after AppName", id)
-			}
+			logID, lg := onlyResource(t, c.stackID, "AWS::Logs::LogGroup")
+			assert.Equal(t, "/aws/lambda/"+AppName(c.stage), get(lg, "Properties", "LogGroupName"))
+			assert.Equal(t, props{"Ref": logID}, get(fn, "Properties", "LoggingConfig", "LogGroup"), "the function logs to that group")
 		})
 	}
 }

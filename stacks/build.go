@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // Stacks holds a handle to every stack of the app.
@@ -38,6 +40,8 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	}
 	dev := target{Account: cfg.DevAccountID, Region: cfg.Region}
 	prod := target{Account: cfg.ProdAccountID, Region: cfg.Region}
+
+	addSecurityChecks(app)
 
 	s := &Stacks{}
 	s.Repository = NewRepositoryStack(app, RepositoryStackID, RepositoryStackProps{
@@ -71,6 +75,13 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// addSecurityChecks runs cdk-nag's AWS Solutions rules over every stack at every synth, so
+// `make synth` and the tests both fail on an unsuppressed finding. Suppressions sit next to the
+// resource they excuse (see allow), each with its reason.
+func addSecurityChecks(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 }
 
 // target is the account and region a stack deploys to.

@@ -49,6 +49,9 @@ const (
 
 	// PipelineName is the physical name of the CodePipeline pipeline in the dev account.
 	PipelineName = "CrossAccountPipeline"
+	// PipelineRoleName is the pipeline's service role in the dev account, the one principal
+	// that CodePipelineCrossAccountRole in prod trusts.
+	PipelineRoleName = "CrossAccountPipelineRole"
 )
 
 // TemplateFile is the file name `cdk synth` gives a stack's template; the deploy actions read the

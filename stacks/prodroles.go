@@ -53,8 +53,13 @@ func NewProdRolesStack(scope constructs.Construct, id string, props ProdRolesSta
 	values := policyValues(stack, ProdDeploymentStackName, ProdStage, props.ArtifactBucket, *keyArn.ValueAsString())
 
 	crossAccount := awsiam.NewRole(stack, jsii.String("CrossAccountRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(CrossAccountRoleName),
-		AssumedBy:   awsiam.NewAccountPrincipal(jsii.String(props.DevAccountID)),
+		RoleName: jsii.String(CrossAccountRoleName),
+		// Trusting the dev account with a condition on the caller's ARN, rather than naming the
+		// pipeline role as principal, keeps the trust exact and the deploy order free: IAM
+		// rejects a trust policy naming a role that does not exist yet, but not a condition.
+		AssumedBy: awsiam.NewAccountPrincipal(jsii.String(props.DevAccountID)).WithConditions(&map[string]any{
+			"ArnEquals": map[string]any{"aws:PrincipalArn": roleArn(stack, props.DevAccountID, PipelineRoleName)},
+		}),
 		Description: jsii.String("Assumed by CrossAccountPipeline in account " + props.DevAccountID + " to deploy " + ProdDeploymentStackName),
 	})
 	deployment := awsiam.NewRole(stack, jsii.String("DeploymentRole"), &awsiam.RoleProps{

@@ -5,10 +5,54 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
 )
+
+// roleArn is the ARN of a named role in an account, in the partition of stack.
+func roleArn(stack awscdk.Stack, account, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("iam"),
+		Region:       jsii.String(""),
+		Account:      jsii.String(account),
+		Resource:     jsii.String("role"),
+		ResourceName: jsii.String(name),
+	})
+}
+
+// functionLogging is a Lambda execution role and the one log group it may write to, instead of
+// the AWS managed basic execution policy, which allows writing to every log group of the account.
+type functionLogging struct {
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+}
+
+// newFunctionLogging creates the role and the log group. The log group exists before the
+// function (rather than being named after it), so the role's policy does not depend on the
+// function, which depends on the role: CloudFormation rejects that cycle. logGroupName may be
+// empty to let CloudFormation name it; path may be empty for the root IAM path.
+func newFunctionLogging(scope constructs.Construct, logGroupName, path, description string) functionLogging {
+	roleProps := &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(description),
+	}
+	if path != "" {
+		roleProps.Path = jsii.String(path)
+	}
+	role := awsiam.NewRole(scope, jsii.String("FunctionRole"), roleProps)
+	logProps := &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}
+	if logGroupName != "" {
+		logProps.LogGroupName = jsii.String(logGroupName)
+	}
+	logGroup := awslogs.NewLogGroup(scope, jsii.String("FunctionLogs"), logProps)
+	logGroup.GrantWrite(role)
+	allow(role, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::<FunctionLogs[0-9A-F]+\.Arn>:\*`},
+		Reason: "Lambda creates a log stream per execution environment in the function's own log group; stream names are generated."})
+	return functionLogging{Role: role, LogGroup: logGroup}
+}
 
 // policyValues fills the placeholders of policies/ for the account and region of stack. The
 // partition, region and account are the stack's own tokens, never literals, so the same
@@ -45,6 +89,7 @@ func attachPolicy(role awsiam.Role, name string, values policies.Values, keyCond
 	role.AttachInlinePolicy(awsiam.NewPolicy(role, jsii.String("Policy"), &awsiam.PolicyProps{
 		Document: awsiam.PolicyDocument_FromJson(filled),
 	}))
+	allow(role, deploymentPolicyWildcards...)
 	if len(keyStatements.Statement) == 0 {
 		return nil
 	}

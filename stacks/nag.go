@@ -1,0 +1,72 @@
+package stacks
+
+import (
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// nagException records why a cdk-nag rule does not fit a construct (and its children), so the
+// reason sits in the code next to the resource and in the synthesized metadata for reviewers.
+type nagException struct {
+	Rule   string
+	Reason string
+	// Findings narrows the exception to the findings whose IDs match one of these regular
+	// expressions (for granular rules such as AwsSolutions-IAM5); empty means the whole rule.
+	Findings []string
+}
+
+// allow attaches exceptions to a construct and everything below it.
+func allow(c constructs.IConstruct, exceptions ...nagException) {
+	suppressions := make([]*cdknag.NagPackSuppression, len(exceptions))
+	for i, e := range exceptions {
+		s := &cdknag.NagPackSuppression{Id: jsii.String(e.Rule), Reason: jsii.String(e.Reason)}
+		if len(e.Findings) > 0 {
+			applies := make([]any, len(e.Findings))
+			for j, f := range e.Findings {
+				applies[j] = &cdknag.RegexAppliesTo{Regex: jsii.String("/^" + f + "$/")}
+			}
+			s.AppliesTo = &applies
+		}
+		suppressions[i] = s
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &suppressions, jsii.Bool(true))
+}
+
+// Exceptions shared by several stacks.
+var (
+	// artifactGrants covers what CDK's grants on the artifact bucket and key look like.
+	artifactGrants = []nagException{
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*`},
+			Reason: "CDK's read/write grant on the artifact bucket: the action wildcards are object-level variants " +
+				"(versions, tags, ACL reads) and the resource is this pipeline's one bucket."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Action::kms:(ReEncrypt|GenerateDataKey)\*`},
+			Reason: "CDK's encrypt grant on the artifact key: the wildcards are the ReEncrypt and GenerateDataKey " +
+				"variants, and the resource is this pipeline's one key."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::<ArtifactBucket[0-9A-F]+\.Arn>/\*`, `Resource::arn:.*:s3:::artifact-bucket-[0-9]+/\*`},
+			Reason: "CodePipeline names artifact objects per execution, so only the bucket can be fixed, not the keys."},
+	}
+
+	// deploymentPolicyWildcards explains the wildcards of policies/*.json. Every one is a part
+	// of an ARN that the service generates; the fixed part (app name, stack name, bucket) stays.
+	deploymentPolicyWildcards = []nagException{
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:s3:::artifact-bucket-[0-9]+/\*`},
+			Reason: "CodePipeline names artifact objects per execution, so only the bucket can be fixed, not the keys."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/[A-Za-z]+DeploymentStack/\*`},
+			Reason: "A stack ARN ends in an ID CloudFormation generates; the stack name is fixed."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:iam::[0-9]+:role/` + AppNamePrefix + `-[a-z]+/\*`},
+			Reason: "CloudFormation generates the names of the application's roles; their IAM path (the app name) is fixed."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:lambda:.*:function:` + AppNamePrefix + `-[a-z]+:\*`},
+			Reason: "The published versions and the live alias of the app's one function."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:logs:.*:log-group:/aws/lambda/` + AppNamePrefix + `-[a-z]+\*`},
+			Reason: "The app function's own log group (/aws/lambda/<app name>) and the log streams Lambda creates in it."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:logs:.*:log-group:\*`},
+			Reason: "logs:DescribeLogGroups, which CloudFormation calls for log groups, cannot be scoped below all log groups."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:apigateway:.*::/restapis/\*`, `Resource::arn:.*:apigateway:.*::/tags/\*`},
+			Reason: "API Gateway identifies REST APIs by IDs it generates on create; there is no name-based ARN to scope to."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:codedeploy:.*:deploymentgroup:` + AppNamePrefix + `-[a-z]+/\*`},
+			Reason: "The deployment groups of the app's own CodeDeploy application."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:codedeploy:.*:deploymentconfig:\*`},
+			Reason: "Read-only access to deployment configurations, which include AWS's built-in CodeDeployDefault.* configs."},
+	}
+)
