@@ -152,3 +152,28 @@ func TestNoWildcardActions(t *testing.T) {
 		}
 	}
 }
+
+func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
+	_, pipeline := onlyResource(t, PipelineStackID, "AWS::CodePipeline::Pipeline")
+	roleID, _ := get(pipeline, "Properties", "RoleArn", "Fn::GetAtt", 0).(string)
+	pipelineRole := resourcesOf(PipelineStackID, "AWS::IAM::Role")[roleID]
+	require.NotNil(t, pipelineRole, "the pipeline's service role is created in its stack")
+	name, _ := get(pipelineRole, "Properties", "RoleName").(string)
+	require.NotEmpty(t, name, "the pipeline role needs a fixed name for prod to trust it")
+	pipelineRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", testConfig.DevAccountID, name)
+
+	for _, r := range resourcesOf(ProdRolesStackID, "AWS::IAM::Role") {
+		if get(r, "Properties", "RoleName") != CrossAccountRoleName {
+			continue
+		}
+		statements := list(get(r, "Properties", "AssumeRolePolicyDocument", "Statement"))
+		require.Len(t, statements, 1)
+		s := statements[0]
+		assert.Equal(t, "arn:aws:iam::"+testConfig.DevAccountID+":root", get(s, "Principal", "AWS"),
+			"the principal is the dev account, so the trust deploys before the pipeline role exists")
+		assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRoleArn}}, get(s, "Condition"),
+			"only the pipeline's own role may assume CodePipelineCrossAccountRole, not any principal of the dev account")
+		return
+	}
+	t.Fatalf("%s creates no %s", ProdRolesStackID, CrossAccountRoleName)
+}
