@@ -74,6 +74,11 @@ lambda-build: ## Build the application handler for Lambda (linux/arm64) into bui
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldflags='-s -w' \
 		-o build/lambda/bootstrap ./lambda/api
 
+.PHONY: smoke-test
+smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE=dev
+	@test -n "$(API_URL)" -a -n "$(STAGE)" || { echo "Set API_URL (the stack output ApiEndpoint) and STAGE (dev or prod)" >&2; exit 2; }
+	go run ./lambda/api/smoketest -url "$(API_URL)" -stage "$(STAGE)"
+
 # ---- Deployment (needs AWS credentials; see README "Deploy to two accounts") ----
 
 .PHONY: check-accounts

@@ -13,7 +13,11 @@ import (
 const (
 	ApplicationBuildspec = "buildspec-application.yml"
 	SynthBuildspec       = "buildspec-synth.yml"
+	SmokeBuildspec       = "buildspec-smoke.yml"
 )
+
+// Buildspecs lists every buildspec the pipeline uses.
+var Buildspecs = []string{ApplicationBuildspec, SynthBuildspec, SmokeBuildspec}
 
 //go:embed *.yml
 var files embed.FS

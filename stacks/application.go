@@ -5,9 +5,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -17,6 +19,9 @@ type ApplicationStackProps struct {
 	Target target
 	// Stage names the stage ("dev", "prod"): API stage, STAGE_NAME and physical names.
 	Stage string
+	// Canary shifts 10% of traffic to a new version for 5 minutes before the rest; otherwise
+	// CodeDeploy shifts all traffic at once. Either way an alarm on the alias' errors rolls back.
+	Canary bool
 }
 
 // ApplicationStack is the application the pipeline deploys: a Go Lambda behind an alias that
@@ -31,6 +36,8 @@ type ApplicationStack struct {
 	Function   awslambda.Function
 	Alias      awslambda.Alias
 	Api        awsapigateway.LambdaRestApi
+	// ErrorAlarm watches the live alias; CodeDeploy rolls back while it is in alarm.
+	ErrorAlarm awscloudwatch.Alarm
 }
 
 // ApiEndpointOutput is the logical ID of the stack output that holds the API's URL.
@@ -92,6 +99,23 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		Path:        jsii.String(AppRolePath(props.Stage)),
 		Description: jsii.String("Lets CodeDeploy shift the " + LiveAliasName + " alias of " + name),
 	})
+	errorAlarm := awscloudwatch.NewAlarm(stack, jsii.String("LiveErrors"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(name + "-" + LiveAliasName + "-errors"),
+		AlarmDescription: jsii.String("Errors of " + name + ":" + LiveAliasName + "; CodeDeploy rolls a deployment back while this is in alarm"),
+		Metric: alias.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		// No invocations is no evidence of a bad release.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	deploymentConfig := awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE()
+	if props.Canary {
+		deploymentConfig = awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_5MINUTES()
+	}
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
 		Application: awscodedeploy.NewLambdaApplication(stack, jsii.String("DeployApplication"), &awscodedeploy.LambdaApplicationProps{
 			ApplicationName: jsii.String(name),
@@ -99,7 +123,13 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		DeploymentGroupName: jsii.String(LiveAliasName),
 		Role:                deploymentGroupRole,
 		Alias:               alias,
-		DeploymentConfig:    awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE(),
+		DeploymentConfig:    deploymentConfig,
+		Alarms:              &[]interfacesawscloudwatch.IAlarmRef{errorAlarm},
+		AutoRollback: &awscodedeploy.AutoRollbackConfig{
+			FailedDeployment:  jsii.Bool(true),
+			StoppedDeployment: jsii.Bool(true),
+			DeploymentInAlarm: jsii.Bool(true),
+		},
 	})
 
 	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
@@ -129,5 +159,5 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		out.OverrideLogicalId(jsii.String(ApiEndpointOutput))
 	}
 
-	return &ApplicationStack{Stack: stack, Stage: props.Stage, LambdaCode: code, Function: fn, Alias: alias, Api: api}
+	return &ApplicationStack{Stack: stack, Stage: props.Stage, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
 }

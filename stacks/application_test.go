@@ -139,3 +139,33 @@ func TestApplicationNamesMatchDeploymentRoleScope(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressiveDeployment(t *testing.T) {
+	for _, c := range []struct {
+		stackID, stage, config string
+	}{
+		{DevApplicationStackID, DevStage, "CodeDeployDefault.LambdaAllAtOnce"},
+		{ProdApplicationStackID, ProdStage, "CodeDeployDefault.LambdaCanary10Percent5Minutes"},
+	} {
+		t.Run(c.stage, func(t *testing.T) {
+			alarmID, alarm := onlyResource(t, c.stackID, "AWS::CloudWatch::Alarm")
+			fnID, _ := onlyResource(t, c.stackID, "AWS::Lambda::Function")
+			assert.Equal(t, "AWS/Lambda", get(alarm, "Properties", "Namespace"))
+			assert.Equal(t, "Errors", get(alarm, "Properties", "MetricName"))
+			assert.Contains(t, list(get(alarm, "Properties", "Dimensions")), any(map[string]any{
+				"Name": "Resource", "Value": props{"Fn::Join": []any{"", []any{props{"Ref": fnID}, ":" + LiveAliasName}}},
+			}), "the alarm watches the live alias, which carries both versions during a canary")
+			assert.Equal(t, float64(1), get(alarm, "Properties", "Threshold"), "one error is enough to stop a release")
+			assert.Equal(t, "notBreaching", get(alarm, "Properties", "TreatMissingData"), "no traffic is no reason to roll back")
+
+			_, group := onlyResource(t, c.stackID, "AWS::CodeDeploy::DeploymentGroup")
+			assert.Equal(t, c.config, get(group, "Properties", "DeploymentConfigName"),
+				"prod shifts 10% for 5 minutes first; dev may deploy all at once")
+			assert.Equal(t, map[string]any{"Alarms": []any{props{"Name": props{"Ref": alarmID}}}, "Enabled": true},
+				get(group, "Properties", "AlarmConfiguration"), "CodeDeploy watches the error alarm during the shift")
+			assert.Equal(t, true, get(group, "Properties", "AutoRollbackConfiguration", "Enabled"))
+			assert.ElementsMatch(t, []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"},
+				get(group, "Properties", "AutoRollbackConfiguration", "Events"), "an alarm during the shift rolls back by itself")
+		})
+	}
+}

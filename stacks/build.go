@@ -26,7 +26,7 @@ type Stacks struct {
 
 // All returns the stacks in deployment order.
 func (s *Stacks) All() []awscdk.Stack {
-	return []awscdk.Stack{s.Repository, s.Lambda, s.DevApplication, s.ProdApplication, s.Pipeline, s.ProdRoles}
+	return []awscdk.Stack{s.Repository.Stack, s.Lambda.Stack, s.DevApplication.Stack, s.ProdApplication.Stack, s.Pipeline.Stack, s.ProdRoles.Stack}
 }
 
 // Build creates every stack of the app from a validated config.
@@ -59,6 +59,7 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	s.ProdApplication = NewApplicationStack(app, ProdApplicationStackID, ApplicationStackProps{
 		Target: prod,
 		Stage:  ProdStage,
+		Canary: true,
 	})
 	if s.Pipeline, err = NewPipelineStack(app, PipelineStackID, PipelineStackProps{
 		Config:          cfg,

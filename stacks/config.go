@@ -21,10 +21,14 @@ const (
 	RegionKey         = "region"
 	RepositoryNameKey = "repository-name"
 	BranchKey         = "branch"
+	ProdApprovalKey   = "prod-approval"
+	ConnectionArnKey  = "github-connection-arn"
+	GitHubRepoKey     = "github-repository"
 )
 
 // ContextKeys lists every key LoadConfig reads, in the order the README documents them.
-var ContextKeys = []string{DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey}
+var ContextKeys = []string{DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey,
+	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey}
 
 // Config is everything the stacks need to know about the two accounts. It is read once from the
 // CDK context, validated, and then passed by value: no stack reads context or the environment.
@@ -40,12 +44,26 @@ type Config struct {
 	RepositoryName string
 	// Branch is the branch whose pushes start the pipeline.
 	Branch string
+	// SkipProdApproval removes the manual approval in front of the prod deployment. It is a
+	// "skip" so that the zero value, and so any Config built in code, keeps the approval.
+	SkipProdApproval bool
+	// ConnectionArn and GitHubRepository ("owner/name"), set together, make the pipeline build
+	// from GitHub through an AWS CodeConnections connection instead of CodeCommit.
+	ConnectionArn    string
+	GitHubRepository string
 }
+
+// UsesGitHub reports whether the pipeline's source is GitHub rather than CodeCommit.
+func (c Config) UsesGitHub() bool { return c.ConnectionArn != "" }
 
 var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	// CodeCommit repository names: letters, digits, '.', '_' and '-', at most 100 characters.
 	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	// CodeConnections (formerly CodeStar Connections) connection ARNs.
+	connectionPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$`)
+	// GitHub owner/name: owners are alphanumeric with single dashes, names allow . _ -.
+	gitHubRepoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}$`)
 )
 
 // LoadConfig reads the context keys from the app and validates them. Every problem is reported
@@ -81,12 +99,32 @@ func NewConfig(values map[string]any) (Config, error) {
 			return ""
 		}
 	}
+	boolean := func(key string, def bool) bool {
+		switch v := values[key].(type) {
+		case nil:
+			return def
+		case bool:
+			return v
+		case string:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true":
+				return true
+			case "false":
+				return false
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: got %v; use true or false", key, values[key]))
+		return def
+	}
 	cfg := Config{
-		DevAccountID:   str(DevAccountKey),
-		ProdAccountID:  str(ProdAccountKey),
-		Region:         str(RegionKey),
-		RepositoryName: str(RepositoryNameKey),
-		Branch:         str(BranchKey),
+		DevAccountID:     str(DevAccountKey),
+		ProdAccountID:    str(ProdAccountKey),
+		Region:           str(RegionKey),
+		RepositoryName:   str(RepositoryNameKey),
+		Branch:           str(BranchKey),
+		SkipProdApproval: !boolean(ProdApprovalKey, true),
+		ConnectionArn:    str(ConnectionArnKey),
+		GitHubRepository: str(GitHubRepoKey),
 	}
 	if cfg.RepositoryName == "" && accountPattern.MatchString(cfg.DevAccountID) {
 		cfg.RepositoryName = DefaultRepositoryName(cfg.DevAccountID)
@@ -127,6 +165,19 @@ func (c Config) Validate() error {
 	}
 	if why := branchProblem(c.Branch); c.Branch == "" || why != "" {
 		add(BranchKey, c.Branch, why, "use the name of the branch whose pushes should deploy, e.g. main")
+	}
+	switch {
+	case c.ConnectionArn == "" && c.GitHubRepository != "":
+		add(ConnectionArnKey, "", "", "set it to the ARN of an AWS CodeConnections connection to GitHub, or unset "+GitHubRepoKey+" to build from CodeCommit")
+	case c.ConnectionArn != "" && !connectionPattern.MatchString(c.ConnectionArn):
+		add(ConnectionArnKey, c.ConnectionArn, "is not a CodeConnections connection ARN",
+			"copy it from the console (Developer Tools > Settings > Connections): arn:aws:codeconnections:<region>:<account>:connection/<id>")
+	}
+	switch {
+	case c.ConnectionArn != "" && c.GitHubRepository == "":
+		add(GitHubRepoKey, "", "", "set it to the GitHub repository as owner/name, e.g. my-org/my-app")
+	case c.GitHubRepository != "" && !gitHubRepoPattern.MatchString(c.GitHubRepository):
+		add(GitHubRepoKey, c.GitHubRepository, "is not a GitHub repository", "write it as owner/name, e.g. my-org/my-app")
 	}
 	return errors.Join(errs...)
 }

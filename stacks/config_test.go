@@ -27,9 +27,25 @@ func TestNewConfigAcceptsValidInput(t *testing.T) {
 		Region:         "eu-west-1",
 		RepositoryName: "repo-123456789012",
 		Branch:         "main",
-	}, cfg, "the repository name defaults to repo-<dev-account>, as in the workshop")
+	}, cfg, "the repository name defaults to repo-<dev-account>, as in the workshop; prod needs approval by default")
+	assert.False(t, cfg.UsesGitHub())
+
+	for _, off := range []any{false, "false", "FALSE"} {
+		v := validValues()
+		v[ProdApprovalKey] = off
+		cfg, err = NewConfig(v)
+		require.NoError(t, err)
+		assert.True(t, cfg.SkipProdApproval, "prod-approval=%v (from cdk.json or -c) turns the approval off", off)
+	}
 
 	v := validValues()
+	v[ConnectionArnKey] = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab"
+	v[GitHubRepoKey] = "my-org/my.app"
+	cfg, err = NewConfig(v)
+	require.NoError(t, err)
+	assert.True(t, cfg.UsesGitHub())
+
+	v = validValues()
 	v[RepositoryNameKey] = "platform.team_repo-1"
 	v[BranchKey] = "release/2026.11"
 	cfg, err = NewConfig(v)
@@ -65,6 +81,14 @@ func TestNewConfigRejectsBadInput(t *testing.T) {
 		{"branch starting with a dash", map[string]any{BranchKey: "-main"}, []string{`branch: "-main"`}},
 		{"branch ending in .lock", map[string]any{BranchKey: "main.lock"}, []string{`branch: "main.lock"`}},
 		{"branch with a colon", map[string]any{BranchKey: "a:b"}, []string{`branch: "a:b"`}},
+		{"approval that is not a boolean", map[string]any{ProdApprovalKey: "yes"}, []string{"prod-approval: got yes; use true or false"}},
+		{"GitHub repository without a connection", map[string]any{GitHubRepoKey: "org/app"}, []string{"github-connection-arn: is not set"}},
+		{"connection without a repository", map[string]any{ConnectionArnKey: "arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab"},
+			[]string{"github-repository: is not set"}},
+		{"connection that is not an ARN", map[string]any{ConnectionArnKey: "my-connection", GitHubRepoKey: "org/app"},
+			[]string{`github-connection-arn: "my-connection" is not a CodeConnections connection ARN`}},
+		{"repository without owner", map[string]any{ConnectionArnKey: "arn:aws:codestar-connections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab", GitHubRepoKey: "app"},
+			[]string{`github-repository: "app" is not a GitHub repository`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -119,7 +119,7 @@ func parameterNames(stackID string) map[string]any {
 }
 
 func TestSynthBuildspecOutputsTheTemplatesTheDeploysRead(t *testing.T) {
-	spec := buildspecOf(t, projectOfAction(t, "CDK_Synth"))
+	spec := buildspecOf(t, projectOfAction(t, "Build", "CDK_Synth"))
 	var files []string
 	for _, f := range list(get(spec, "artifacts", "files")) {
 		files = append(files, f.(string))
@@ -129,7 +129,7 @@ func TestSynthBuildspecOutputsTheTemplatesTheDeploysRead(t *testing.T) {
 		file := strings.TrimPrefix(path, "CdkBuildOutput::")
 		assert.Contains(t, files, file, "%s reads %s, so the synth action must output it", stage, file)
 	}
-	appSpec := buildspecOf(t, projectOfAction(t, "Application_Build"))
+	appSpec := buildspecOf(t, projectOfAction(t, "Build", "Application_Build"))
 	assert.Equal(t, []any{"bootstrap"}, get(appSpec, "artifacts", "files"),
 		"the Lambda zip's root must hold bootstrap for provided.al2023")
 }

@@ -34,6 +34,8 @@ var deployActions = map[string][]string{
 		// The alias' CodeDeployLambdaAliasUpdate policy: CloudFormation starts and follows a deployment.
 		"codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:StopDeployment",
 		"codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"},
+	"AWS::CloudWatch::Alarm": {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+		"cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"},
 	"AWS::ApiGateway::RestApi":    {"apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:PUT", "apigateway:DELETE"},
 	"AWS::ApiGateway::Resource":   {"apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"},
 	"AWS::ApiGateway::Method":     {"apigateway:GET", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"},

@@ -66,6 +66,8 @@ var (
 			Reason: "API Gateway identifies REST APIs by IDs it generates on create; there is no name-based ARN to scope to."},
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:codedeploy:.*:deploymentgroup:` + AppNamePrefix + `-[a-z]+/\*`},
 			Reason: "The deployment groups of the app's own CodeDeploy application."},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudwatch:.*:alarm:` + AppNamePrefix + `-[a-z]+-\*`},
+			Reason: "The CloudWatch alarms of the app, named after it; the suffix names the alarm's purpose (live-errors)."},
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:codedeploy:.*:deploymentconfig:\*`},
 			Reason: "Read-only access to deployment configurations, which include AWS's built-in CodeDeployDefault.* configs."},
 	}

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -86,11 +88,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		return nil, err
 	}
 
-	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactKey, nil)
+	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket, nil)
 	if err != nil {
 		return nil, err
 	}
-	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactKey, map[string]string{
+	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, nil)
+	if err != nil {
+		return nil, err
+	}
+	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, map[string]string{
 		"DEV_ACCOUNT":     cfg.DevAccountID,
 		"PROD_ACCOUNT":    cfg.ProdAccountID,
 		"REGION":          cfg.Region,
@@ -105,9 +111,14 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
 
-	deploy := func(app *ApplicationStack, stackName string, deploymentRole, role awsiam.IRole) awscodepipeline.IAction {
-		return awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(&awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
+	// deploy creates or updates one application stack and then smoke-tests its API. The
+	// deploy action publishes the stack's outputs as variables in its namespace; the smoke
+	// test reads the API's URL from there.
+	deploy := func(namespace string, app *ApplicationStack, stackName string, deploymentRole, role awsiam.IRole, runOrder float64) []awscodepipeline.IAction {
+		return []awscodepipeline.IAction{awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(&awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
 			ActionName:         jsii.String("Deploy"),
+			RunOrder:           jsii.Number(runOrder),
+			VariablesNamespace: jsii.String(namespace),
 			StackName:          jsii.String(stackName),
 			TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*app.StackName()))),
 			AdminPermissions:   jsii.Bool(false),
@@ -119,7 +130,26 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			// A first deployment that fails leaves a stack in ROLLBACK_COMPLETE, which cannot
 			// be updated; replacing it lets the next push succeed without manual cleanup.
 			ReplaceOnFailure: jsii.Bool(true),
-		})
+		}), awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+			ActionName: jsii.String("Smoke_Test"),
+			RunOrder:   jsii.Number(runOrder + 1),
+			Project:    smoke,
+			Input:      source,
+			EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+				"API_URL": {Value: jsii.String("#{" + namespace + "." + ApiEndpointOutput + "}")},
+				"STAGE":   {Value: jsii.String(app.Stage)},
+			},
+		})}
+	}
+	prodActions := deploy(deployProdStage, props.ProdApplication, ProdDeploymentStackName, s.ProdDeploymentRole, s.ProdCrossAccountRole, 2)
+	if !cfg.SkipProdApproval {
+		prodActions = append([]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
+			ActionName: jsii.String("Approve"),
+			RunOrder:   jsii.Number(1),
+			AdditionalInformation: jsii.String("Dev is deployed and passed its smoke test. Approving deploys this commit to prod account " +
+				cfg.ProdAccountID + " (10% canary for 5 minutes, rolled back on errors)."),
+			ExternalEntityLink: jsii.String("#{" + deployDevStage + "." + ApiEndpointOutput + "}"),
+		})}, prodActions...)
 	}
 
 	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
@@ -136,15 +166,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		Stages: &[]*awscodepipeline.StageProps{
 			{
 				StageName: jsii.String("Source"),
-				Actions: &[]awscodepipeline.IAction{
-					awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
-						ActionName: jsii.String("CodeCommit_Source"),
-						Repository: awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repository"), jsii.String(cfg.RepositoryName)),
-						Branch:     jsii.String(cfg.Branch),
-						Output:     source,
-						Trigger:    awscodepipelineactions.CodeCommitTrigger_EVENTS,
-					}),
-				},
+				Actions:   &[]awscodepipeline.IAction{sourceAction(stack, cfg, source)},
 			},
 			{
 				StageName: jsii.String("Build"),
@@ -164,12 +186,12 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 				},
 			},
 			{
-				StageName: jsii.String("Deploy_Dev"),
-				Actions:   &[]awscodepipeline.IAction{deploy(props.DevApplication, DevDeploymentStackName, s.DevDeploymentRole, nil)},
+				StageName: jsii.String(deployDevStage),
+				Actions:   ptr(deploy(deployDevStage, props.DevApplication, DevDeploymentStackName, s.DevDeploymentRole, nil, 1)),
 			},
 			{
-				StageName: jsii.String("Deploy_Prod"),
-				Actions:   &[]awscodepipeline.IAction{deploy(props.ProdApplication, ProdDeploymentStackName, s.ProdDeploymentRole, s.ProdCrossAccountRole)},
+				StageName: jsii.String(deployProdStage),
+				Actions:   ptr(prodActions),
 			},
 		},
 	})
@@ -191,6 +213,39 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	return s, nil
 }
 
+// Names of the deploy stages; each deploy action publishes its stack's outputs as variables in
+// the namespace of its stage's name.
+const (
+	deployDevStage  = "Deploy_Dev"
+	deployProdStage = "Deploy_Prod"
+)
+
+// sourceAction starts the pipeline on every push to the configured branch: from CodeCommit by
+// default, or from GitHub through an AWS CodeConnections connection when one is configured.
+func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifact) awscodepipeline.IAction {
+	if cfg.UsesGitHub() {
+		owner, repo, _ := strings.Cut(cfg.GitHubRepository, "/")
+		return awscodepipelineactions.NewCodeStarConnectionsSourceAction(&awscodepipelineactions.CodeStarConnectionsSourceActionProps{
+			ActionName:    jsii.String("GitHub_Source"),
+			ConnectionArn: jsii.String(cfg.ConnectionArn),
+			Owner:         jsii.String(owner),
+			Repo:          jsii.String(repo),
+			Branch:        jsii.String(cfg.Branch),
+			Output:        output,
+			TriggerOnPush: jsii.Bool(true),
+		})
+	}
+	return awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
+		ActionName: jsii.String("CodeCommit_Source"),
+		Repository: awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repository"), jsii.String(cfg.RepositoryName)),
+		Branch:     jsii.String(cfg.Branch),
+		Output:     output,
+		Trigger:    awscodepipelineactions.CodeCommitTrigger_EVENTS,
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // importRole refers to a role of another account by the name its own stack gives it. Immutable:
 // the pipeline stack must never try to attach policies to a role it does not own.
 func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
@@ -198,8 +253,10 @@ func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
 }
 
 // buildProject creates a CodeBuild project from one of the embedded buildspecs. Builds run on
-// ARM, the architecture of the Lambda they build, and encrypt their output with the artifact key.
-func buildProject(stack awscdk.Stack, id, buildspec string, key awskms.IKey, env map[string]string) (awscodebuild.PipelineProject, error) {
+// ARM, the architecture of the Lambda they build, encrypt their output with the artifact key,
+// and keep the caches their buildspec names in the artifact bucket, so a build does not pay the
+// cold compile of the CDK bindings (minutes) every time.
+func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, env map[string]string) (awscodebuild.PipelineProject, error) {
 	spec, err := assets.Buildspec(buildspec)
 	if err != nil {
 		return nil, err
@@ -215,7 +272,8 @@ func buildProject(stack awscdk.Stack, id, buildspec string, key awskms.IKey, env
 			ComputeType: awscodebuild.ComputeType_SMALL,
 		},
 		EnvironmentVariables: &vars,
-		EncryptionKey:        key,
+		EncryptionKey:        bucket.EncryptionKey(),
+		Cache:                awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String("codebuild-cache/" + id)}),
 		Timeout:              awscdk.Duration_Minutes(jsii.Number(30)),
 	})
 	allow(project, append(artifactGrants,

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -85,6 +87,7 @@ func TestPipelineDeployActions(t *testing.T) {
 			assert.Equal(t, c.deploymentRole, get(cfg, "RoleArn"), "CloudFormation runs as the scoped deployment role")
 			assert.Equal(t, "CAPABILITY_IAM", get(cfg, "Capabilities"), "the application creates unnamed roles")
 			assert.Equal(t, "REPLACE_ON_FAILURE", get(cfg, "ActionMode"), "a failed first deploy must not block the next push")
+			assert.Equal(t, c.stage, get(a, "Namespace"), "the stack's outputs become variables of the stage's namespace")
 			if c.actionRole != nil {
 				assert.Equal(t, c.actionRole, get(a, "RoleArn"), "prod deploy must assume CodePipelineCrossAccountRole")
 			}
@@ -95,6 +98,60 @@ func TestPipelineDeployActions(t *testing.T) {
 			assert.ElementsMatch(t, []any{"LambdaBuildOutput", "CdkBuildOutput"}, inputs)
 		})
 	}
+}
+
+// actionOrder lists a stage's actions as "RunOrder:Name".
+func actionOrder(stages []any, stage string) []string {
+	var out []string
+	for _, s := range stages {
+		if get(s, "Name") == stage {
+			for _, a := range list(get(s, "Actions")) {
+				out = append(out, fmt.Sprintf("%v:%v", get(a, "RunOrder"), get(a, "Name")))
+			}
+		}
+	}
+	return out
+}
+
+func TestDeployStagesOrder(t *testing.T) {
+	stages := pipelineStages(t)
+	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Dev"),
+		"dev is smoke-tested after it is deployed and before prod is considered")
+	assert.Equal(t, []string{"1:Approve", "2:Deploy", "3:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"),
+		"a person approves before prod is deployed, and prod is smoke-tested after")
+
+	approve := action(t, "Deploy_Prod", "Approve")
+	assert.Equal(t, "Approval", get(approve, "ActionTypeId", "Category"))
+	assert.Equal(t, "#{Deploy_Dev."+ApiEndpointOutput+"}", get(approve, "Configuration", "ExternalEntityLink"),
+		"the approver gets a link to the dev API to look at")
+}
+
+func TestSmokeTestsCallTheDeployedEndpoint(t *testing.T) {
+	for _, c := range []struct{ stage, appStage, appStack string }{
+		{"Deploy_Dev", DevStage, DevApplicationStackID},
+		{"Deploy_Prod", ProdStage, ProdApplicationStackID},
+	} {
+		t.Run(c.stage, func(t *testing.T) {
+			smoke := action(t, c.stage, "Smoke_Test")
+			namespace := get(action(t, c.stage, "Deploy"), "Namespace")
+			var env []map[string]any
+			raw, _ := get(smoke, "Configuration", "EnvironmentVariables").(string)
+			require.NoError(t, json.Unmarshal([]byte(raw), &env))
+			vars := map[string]any{}
+			for _, v := range env {
+				vars[v["name"].(string)] = v["value"]
+			}
+			assert.Equal(t, fmt.Sprintf("#{%v.%s}", namespace, ApiEndpointOutput), vars["API_URL"],
+				"the smoke test must call the API this stage's deploy action just created")
+			assert.Equal(t, c.appStage, vars["STAGE"])
+			expect(t, "the application template must output the endpoint the smoke test reads", func() {
+				templates[c.appStack].HasOutput(jsii.String(ApiEndpointOutput), assertions.Match_AnyValue())
+			})
+		})
+	}
+	spec := buildspecOf(t, projectOfAction(t, "Deploy_Dev", "Smoke_Test"))
+	assert.Contains(t, get(spec, "phases", "build", "commands"), any("make smoke-test"),
+		"the smoke project fails the pipeline through make smoke-test's exit code")
 }
 
 func TestArtifactStore(t *testing.T) {
@@ -145,15 +202,23 @@ func TestArtifactStore(t *testing.T) {
 
 func TestBuildProjects(t *testing.T) {
 	keyID, _ := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
+	bucketID, _ := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
 	projects := resourcesOf(PipelineStackID, "AWS::CodeBuild::Project")
-	require.Len(t, projects, 2)
+	require.Len(t, projects, 3, "application build, synth, smoke test")
 	for id, p := range projects {
 		assert.Equal(t, props{"Fn::GetAtt": []any{keyID, "Arn"}}, get(p, "Properties", "EncryptionKey"),
 			"%s must encrypt its output with the artifact key, or prod cannot read it", id)
 		assert.Equal(t, "ARM_CONTAINER", get(p, "Properties", "Environment", "Type"), "%s builds on the Lambda's architecture", id)
+		assert.Equal(t, "S3", get(p, "Properties", "Cache", "Type"), "%s keeps its Go and jsii caches between builds", id)
+		loc, _ := json.Marshal(get(p, "Properties", "Cache", "Location"))
+		assert.Contains(t, string(loc), bucketID, "%s caches in the encrypted artifact bucket", id)
+		assert.NotEmpty(t, get(buildspecOf(t, p), "cache", "paths"), "%s's buildspec names what to cache", id)
 	}
+	synthSpec := buildspecOf(t, projectOfAction(t, "Build", "CDK_Synth"))
+	assert.Equal(t, []any{"make test", "make synth"}, get(synthSpec, "phases", "build", "commands"),
+		"every test runs before the templates are produced, so a failing test stops the pipeline before any deploy")
 
-	synth := projectOfAction(t, "CDK_Synth")
+	synth := projectOfAction(t, "Build", "CDK_Synth")
 	env := map[string]any{}
 	for _, v := range list(get(synth, "Properties", "Environment", "EnvironmentVariables")) {
 		env[get(v, "Name").(string)] = get(v, "Value")
@@ -167,10 +232,10 @@ func TestBuildProjects(t *testing.T) {
 	}, env, "CodeBuild must synthesize for the accounts the pipeline was deployed with, not cdk.json's placeholders")
 }
 
-// projectOfAction returns the CodeBuild project a Build stage action runs.
-func projectOfAction(t *testing.T, name string) map[string]any {
+// projectOfAction returns the CodeBuild project a pipeline action runs.
+func projectOfAction(t *testing.T, stage, name string) map[string]any {
 	t.Helper()
-	ref, _ := get(action(t, "Build", name), "Configuration", "ProjectName", "Ref").(string)
+	ref, _ := get(action(t, stage, name), "Configuration", "ProjectName", "Ref").(string)
 	p, ok := resourcesOf(PipelineStackID, "AWS::CodeBuild::Project")[ref]
 	require.True(t, ok, "action %s names no project of this stack", name)
 	return p
