@@ -69,6 +69,10 @@ test-python:
 update-golden: deps ## Rewrite the template snapshots under stacks/testdata/
 	go test -count=1 ./stacks -run TestGolden -update
 
+.PHONY: rehearse
+rehearse: deps ## Run the pipeline's build locally and invoke the result under the Lambda emulator (needs qemu-user-static)
+	go run ./assets/rehearse
+
 .PHONY: lambda-build
 lambda-build: ## Build the application handler for Lambda (linux/arm64) into build/lambda/bootstrap
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldflags='-s -w' \

@@ -1,0 +1,457 @@
+// Command rehearse runs the pipeline's build stage on this machine, the way CodeBuild would,
+// and then runs what it built: `make rehearse` is the closest thing to a pipeline run that needs
+// no AWS account.
+//
+// From a clean copy of the committed tree it runs the commands of the very buildspecs the
+// CodeBuild projects carry (assets/*.yml), packages and checks their artifacts (a zip whose root
+// holds an arm64 `bootstrap`; both application templates), and then invokes those exact bytes
+// under the AWS Lambda Runtime Interface Emulator with qemu, once per stage, checking the answer
+// with the same smoke test the pipeline runs after each deployment.
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crossaccount/cross-account-pipeline/assets"
+)
+
+// rieTool is the emulator, pinned as a tool dependency in go.mod.
+const rieTool = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// localCacheVars are buildspec variables that point CodeBuild's caches at /root; locally the
+// user's own Go, jsii and npm caches serve instead, so they are not overridden.
+var localCacheVars = map[string]bool{"GOPATH": true, "GOCACHE": true, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": true, "npm_config_cache": true}
+
+// phases are the buildspec phases CodeBuild runs, in its order.
+var phases = []string{"install", "pre_build", "build", "post_build"}
+
+type rehearsal struct {
+	repo   string // the repository whose HEAD is rehearsed
+	dir    string // scratch folder: the clean copy, artifacts, tools
+	work   string // the clean copy, where the buildspecs run
+	zip    string // the packaged LambdaBuildOutput
+	qemu   string // qemu user-mode emulator for aarch64
+	rie    string // the built emulator
+	stdout io.Writer
+}
+
+func main() {
+	keep := flag.Bool("keep", false, "keep the scratch folder for inspection")
+	flag.Parse()
+
+	repo, err := os.Getwd()
+	if err == nil {
+		err = run(repo, *keep)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rehearsal FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+func run(repo string, keep bool) error {
+	dir, err := os.MkdirTemp("", "rehearse-")
+	if err != nil {
+		return err
+	}
+	if keep {
+		fmt.Println("scratch folder:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	r := &rehearsal{repo: repo, dir: dir, work: filepath.Join(dir, "src"), stdout: os.Stdout}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"check the local tools", r.checkTools},
+		{"copy the committed tree (git archive HEAD)", r.copyTree},
+		{"Application_Build: run " + assets.ApplicationBuildspec, func() error { return r.runBuildspec(assets.ApplicationBuildspec) }},
+		{"Application_Build: package and check LambdaBuildOutput", r.packageLambda},
+		{"CDK_Synth: run " + assets.SynthBuildspec, func() error { return r.runBuildspec(assets.SynthBuildspec) }},
+		{"CDK_Synth: check CdkBuildOutput", r.checkTemplates},
+		{"build the Lambda Runtime Interface Emulator", r.buildRIE},
+		{"invoke bootstrap for stage dev under the emulator", func() error { return r.invoke("dev") }},
+		{"invoke bootstrap for stage prod under the emulator", func() error { return r.invoke("prod") }},
+	}
+	total := time.Now()
+	for i, s := range steps {
+		fmt.Printf("==> [%d/%d] %s\n", i+1, len(steps), s.name)
+		start := time.Now()
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("step %q (after %s): %w", s.name, since(start), err)
+		}
+		fmt.Printf("    ok in %s\n", since(start))
+	}
+	fmt.Printf("rehearsal passed in %s\n", since(total))
+	return nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+
+// checkTools fails early, with the fix, when a tool the later steps need is missing.
+func (r *rehearsal) checkTools() error {
+	var missing []string
+	for _, tool := range []string{"git", "make", "go", "npm", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	for _, q := range []string{"qemu-aarch64-static", "qemu-aarch64"} {
+		if p, err := exec.LookPath(q); err == nil {
+			r.qemu = p
+			break
+		}
+	}
+	if r.qemu == "" {
+		missing = append(missing, "qemu-aarch64-static (Debian/Ubuntu: apt-get install qemu-user-static)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// copyTree exports HEAD, so uncommitted edits and local build output cannot make the
+// rehearsal pass where the pipeline, which builds a clean checkout, would fail.
+func (r *rehearsal) copyTree() error {
+	if out, _ := exec.Command("git", "-C", r.repo, "status", "--porcelain").Output(); len(out) > 0 {
+		fmt.Println("    note: uncommitted changes are not part of the rehearsal")
+	}
+	if err := os.MkdirAll(r.work, 0o755); err != nil {
+		return err
+	}
+	archive := exec.Command("git", "-C", r.repo, "archive", "--format=tar", "HEAD")
+	extract := exec.Command("tar", "-x", "-C", r.work)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	extract.Stdin = pipe
+	var stderr bytes.Buffer
+	archive.Stderr, extract.Stderr = &stderr, &stderr
+	if err := extract.Start(); err != nil {
+		return err
+	}
+	if err := archive.Run(); err != nil {
+		return fmt.Errorf("git archive: %w: %s", err, stderr.String())
+	}
+	if err := extract.Wait(); err != nil {
+		return fmt.Errorf("tar: %w: %s", err, stderr.String())
+	}
+	return nil
+}
+
+// runBuildspec runs the commands of a buildspec's phases as CodeBuild does: one bash per phase
+// with its env variables, stopping at the first failing command.
+func (r *rehearsal) runBuildspec(name string) error {
+	spec, err := assets.Buildspec(name)
+	if err != nil {
+		return err
+	}
+	env := os.Environ()
+	vars, _ := lookup(spec, "env", "variables").(map[string]any)
+	for _, k := range sortedKeys(vars) {
+		if !localCacheVars[k] {
+			env = append(env, fmt.Sprintf("%s=%v", k, vars[k]))
+		}
+	}
+	if rt, ok := lookup(spec, "phases", "install", "runtime-versions").(map[string]any); ok {
+		fmt.Printf("    runtime-versions %v: using the local toolchains instead\n", rt)
+	}
+	for _, phase := range phases {
+		cmds, _ := lookup(spec, "phases", phase, "commands").([]any)
+		if len(cmds) == 0 {
+			continue
+		}
+		script := []string{"set -eo pipefail"}
+		for _, c := range cmds {
+			script = append(script, fmt.Sprintf("echo '    $ %s'", strings.ReplaceAll(fmt.Sprint(c), "'", `'\''`)), fmt.Sprint(c))
+		}
+		cmd := exec.Command("bash", "-c", strings.Join(script, "\n"))
+		cmd.Dir, cmd.Env = r.work, env
+		cmd.Stdout, cmd.Stderr = r.stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("phase %s of %s: %w", phase, name, err)
+		}
+	}
+	return nil
+}
+
+// artifactFiles resolves a buildspec's artifacts section to files in the work tree.
+func artifactFiles(spec map[string]any, work string) (base string, files []string, err error) {
+	baseDir, _ := lookup(spec, "artifacts", "base-directory").(string)
+	base = filepath.Join(work, baseDir)
+	patterns, _ := lookup(spec, "artifacts", "files").([]any)
+	if len(patterns) == 0 {
+		return "", nil, errors.New("the buildspec names no artifact files")
+	}
+	for _, p := range patterns {
+		matches, err := filepath.Glob(filepath.Join(base, fmt.Sprint(p)))
+		if err != nil {
+			return "", nil, err
+		}
+		if len(matches) == 0 {
+			return "", nil, fmt.Errorf("artifact %s/%v was not produced", baseDir, p)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(base, m)
+			files = append(files, rel)
+		}
+	}
+	return base, files, nil
+}
+
+// packageLambda zips the Application_Build artifact as CodeBuild does and checks what Lambda
+// needs of it: bootstrap at the root, executable, built for arm64.
+func (r *rehearsal) packageLambda() error {
+	spec, err := assets.Buildspec(assets.ApplicationBuildspec)
+	if err != nil {
+		return err
+	}
+	base, files, err := artifactFiles(spec, r.work)
+	if err != nil {
+		return err
+	}
+	r.zip = filepath.Join(r.dir, "LambdaBuildOutput.zip")
+	if err := writeZip(r.zip, base, files); err != nil {
+		return err
+	}
+	if err := checkLambdaZip(r.zip); err != nil {
+		return err
+	}
+	info, _ := os.Stat(r.zip)
+	fmt.Printf("    %s: %d bytes, bootstrap is an executable linux/arm64 ELF\n", filepath.Base(r.zip), info.Size())
+	return nil
+}
+
+func writeZip(path, base string, files []string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for _, name := range files {
+		src := filepath.Join(base, name)
+		info, err := os.Stat(src)
+		if err != nil {
+			return err
+		}
+		hdr, err := zip.FileInfoHeader(info)
+		if err != nil {
+			return err
+		}
+		hdr.Name, hdr.Method = filepath.ToSlash(name), zip.Deflate
+		w, err := zw.CreateHeader(hdr)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// checkLambdaZip checks a provided.al2023 arm64 deployment package.
+func checkLambdaZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name != "bootstrap" {
+			continue
+		}
+		if f.Mode()&0o111 == 0 {
+			return errors.New("bootstrap is not executable: Lambda would fail with Runtime.InvalidEntrypoint")
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		bin, err := elf.NewFile(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("bootstrap is not an ELF binary: %w", err)
+		}
+		if bin.Machine != elf.EM_AARCH64 || bin.OSABI != elf.ELFOSABI_NONE && bin.OSABI != elf.ELFOSABI_LINUX {
+			return fmt.Errorf("bootstrap is built for %v, but the function runs on linux/arm64", bin.Machine)
+		}
+		return nil
+	}
+	return errors.New("the zip has no bootstrap at its root: provided.al2023 would not find the handler")
+}
+
+// checkTemplates checks the CDK_Synth artifact: both application templates, deployable
+// without a bootstrap, taking the code location as parameters.
+func (r *rehearsal) checkTemplates() error {
+	spec, err := assets.Buildspec(assets.SynthBuildspec)
+	if err != nil {
+		return err
+	}
+	base, files, err := artifactFiles(spec, r.work)
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		if err := checkApplicationTemplate(filepath.Join(base, name)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Printf("    %s: parameters LambdaCodeBucket and LambdaCodeKey, no bootstrap needed\n", name)
+	}
+	return nil
+}
+
+func checkApplicationTemplate(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var tmpl struct {
+		Parameters map[string]any
+		Resources  map[string]any
+		Rules      map[string]any
+	}
+	if err := json.Unmarshal(data, &tmpl); err != nil {
+		return fmt.Errorf("not a JSON template: %w", err)
+	}
+	if len(tmpl.Resources) == 0 {
+		return errors.New("has no resources")
+	}
+	for _, p := range []string{"LambdaCodeBucket", "LambdaCodeKey"} {
+		if _, ok := tmpl.Parameters[p]; !ok {
+			return fmt.Errorf("lacks parameter %s, which the deploy actions fill", p)
+		}
+	}
+	if _, ok := tmpl.Parameters["BootstrapVersion"]; ok || len(tmpl.Rules) > 0 {
+		return errors.New("requires a CDK-bootstrapped account (BootstrapVersion), which prod is not")
+	}
+	return nil
+}
+
+// buildRIE builds the emulator pinned in the copy's go.mod for this machine.
+func (r *rehearsal) buildRIE() error {
+	r.rie = filepath.Join(r.dir, "bin", "aws-lambda-rie")
+	cmd := exec.Command("go", "build", "-o", r.rie, rieTool)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = r.work, r.stdout, os.Stderr
+	return cmd.Run()
+}
+
+// invoke unpacks the zip, serves it under the emulator with qemu (the bytes the pipeline ships,
+// not a host rebuild) and runs the smoke test's emulator check against it.
+func (r *rehearsal) invoke(stage string) error {
+	task := filepath.Join(r.dir, "task-"+stage)
+	if err := unzip(r.zip, task); err != nil {
+		return err
+	}
+	addr, err := freeAddress()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var logs bytes.Buffer
+	emu := exec.CommandContext(ctx, r.rie, "--runtime-interface-emulator-address", addr, r.qemu, "./bootstrap")
+	emu.Dir = task
+	emu.Env = append(os.Environ(), "STAGE_NAME="+stage, "AWS_LAMBDA_FUNCTION_NAME=HelloLambda-"+stage, "LOG_LEVEL=warn")
+	emu.Stdout, emu.Stderr = &logs, &logs
+	if err := emu.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = emu.Process.Kill()
+		_ = emu.Wait()
+	}()
+	check := exec.CommandContext(ctx, "go", "run", "./lambda/api/smoketest", "-rie", "http://"+addr, "-stage", stage, "-timeout", "60s")
+	check.Dir, check.Stdout, check.Stderr = r.work, r.stdout, os.Stderr
+	if err := check.Run(); err != nil {
+		return fmt.Errorf("%w; emulator output:\n%s", err, logs.String())
+	}
+	return nil
+}
+
+func unzip(path, dir string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if !strings.HasPrefix(dst, filepath.Clean(dir)+string(os.PathSeparator)) {
+			return fmt.Errorf("zip entry %s escapes the folder", f.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, f.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freeAddress picks a free loopback port for the emulator.
+func freeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func lookup(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
