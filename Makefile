@@ -32,6 +32,8 @@ context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_AC
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1
+# Extra flags for cdk synth, e.g. SYNTH_FLAGS=--no-validation.
+SYNTH_FLAGS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -47,7 +49,7 @@ deps: node_modules/.installed ## Install the pinned CDK CLI and download Go modu
 
 .PHONY: synth
 synth: deps ## Synthesize all six stacks into cdk.out/ with the CDK CLI
-	$(CDK) synth $(CDK_FLAGS) --quiet
+	$(CDK) synth $(CDK_FLAGS) --quiet $(SYNTH_FLAGS)
 
 .PHONY: ls
 ls: deps ## List the stack IDs
@@ -64,6 +66,10 @@ test-go:
 .PHONY: test-python
 test-python:
 	cd lambda/python && python3 -m unittest -v
+
+.PHONY: bench
+bench: deps ## Measure synth (cold, warm, no validation), make test and synth scaling; prints a table of medians
+	go run ./assets/bench $(BENCH_FLAGS)
 
 .PHONY: update-golden
 update-golden: deps ## Rewrite the template snapshots under stacks/testdata/

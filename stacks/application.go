@@ -16,7 +16,7 @@ import (
 
 // ApplicationStackProps configures one stage of the application.
 type ApplicationStackProps struct {
-	Target target
+	Target Target
 	// Stage names the stage ("dev", "prod"): API stage, STAGE_NAME and physical names.
 	Stage string
 	// Canary shifts 10% of traffic to a new version for 5 minutes before the rest; otherwise

@@ -38,8 +38,8 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev := target{Account: cfg.DevAccountID, Region: cfg.Region}
-	prod := target{Account: cfg.ProdAccountID, Region: cfg.Region}
+	dev := Target{Account: cfg.DevAccountID, Region: cfg.Region}
+	prod := Target{Account: cfg.ProdAccountID, Region: cfg.Region}
 
 	addSecurityChecks(app)
 
@@ -85,8 +85,8 @@ func addSecurityChecks(scope constructs.IConstruct) {
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 }
 
-// target is the account and region a stack deploys to.
-type target struct {
+// Target is the account and region a stack deploys to.
+type Target struct {
 	Account string
 	Region  string
 }
@@ -96,7 +96,7 @@ type target struct {
 // caller's own credentials: no BootstrapVersion parameter or rule in the template and no
 // bootstrap roles in the manifest (the BootstraplessSynthesizer still names the bootstrap deploy
 // role and only works through the CLI's fallback). They must not use assets, which the tests check.
-func stackProps(t target, description string, bootstrapless bool) *awscdk.StackProps {
+func stackProps(t Target, description string, bootstrapless bool) *awscdk.StackProps {
 	props := &awscdk.StackProps{
 		Env:         &awscdk.Environment{Account: jsii.String(t.Account), Region: jsii.String(t.Region)},
 		Description: jsii.String(description),

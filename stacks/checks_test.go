@@ -42,7 +42,7 @@ func TestNagIsWiredAndCatchesFindings(t *testing.T) {
 	assert.True(t, found, "Build must add the AWS Solutions checks to the app")
 
 	// The checks themselves catch a plain bucket (no SSL enforcement, no access logs).
-	probe := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	probe := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
 	addSecurityChecks(probe)
 	stack := awscdk.NewStack(probe, jsii.String("Probe"), nil)
 	awss3.NewBucket(stack, jsii.String("Plain"), nil)
@@ -75,7 +75,7 @@ func TestEverySuppressionHasAReason(t *testing.T) {
 // CDK's built-in template validation runs at every synth; cdk.json's flag turns its findings
 // into errors, so `make synth` fails on them. Here it ran once, over the shared app.
 func TestBuiltinValidationRanWithoutFindings(t *testing.T) {
-	ctx, err := cdkJSONContext()
+	ctx, err := CDKJSONContext("../cdk.json")
 	require.NoError(t, err)
 	assert.Equal(t, true, ctx["@aws-cdk/core:validateAgainstDefaultRules"], "cdk.json must make validation findings fail the synth")
 

@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -207,3 +209,26 @@ var knownRegions = sync.OnceValue(func() []string {
 	}
 	return names
 })
+
+// CDKJSONContext returns the "context" of a cdk.json file minus the keys Config reads: the
+// feature flags that `cdk synth` passes to the app. Tests and the benchmark build their apps
+// with it, so they run with exactly the flags a user's synth runs with.
+func CDKJSONContext(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if file.Context == nil {
+		return nil, fmt.Errorf("%s has no context", path)
+	}
+	for _, k := range ContextKeys {
+		delete(file.Context, k)
+	}
+	return file.Context, nil
+}

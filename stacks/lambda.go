@@ -10,7 +10,7 @@ import (
 
 // LambdaStackProps configures the stand-alone test function.
 type LambdaStackProps struct {
-	Target target
+	Target Target
 	// CodeDir is the folder whose files become the function's code asset.
 	CodeDir string
 }

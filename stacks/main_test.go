@@ -49,7 +49,7 @@ func run(m *testing.M) int {
 }
 
 func synthOnce() error {
-	ctx, err := cdkJSONContext()
+	ctx, err := CDKJSONContext("../cdk.json")
 	if err != nil {
 		return err
 	}
@@ -76,33 +76,6 @@ func synthOnce() error {
 		templates[id] = assertions.Template_FromJSON(&asMap, nil)
 	}
 	return nil
-}
-
-// cdkJSONContext returns the context of the shipped cdk.json minus the keys Config reads, so
-// the tests run with exactly the feature flags a user's `cdk synth` runs with.
-func cdkJSONContext() (map[string]any, error) {
-	file, err := jsonFile("../cdk.json")
-	if err != nil {
-		return nil, err
-	}
-	ctx, _ := file["context"].(map[string]any)
-	for _, k := range ContextKeys {
-		delete(ctx, k)
-	}
-	return ctx, nil
-}
-
-// jsonFile decodes a JSON object from a file.
-func jsonFile(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var v map[string]any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
 }
 
 // cdkErr runs a CDK assertion and turns its panic into an error, so that one failed assertion
@@ -198,4 +171,17 @@ func readDirNames(dir string) ([]string, error) {
 		names[i] = e.Name()
 	}
 	return names, nil
+}
+
+// jsonFile decodes a JSON object from a file.
+func jsonFile(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
 }

@@ -44,7 +44,7 @@ type PipelineStack struct {
 // NewPipelineStack creates the artifact store, the build projects and the pipeline.
 func NewPipelineStack(scope constructs.Construct, id string, props PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
-	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(target{cfg.DevAccountID, cfg.Region},
+	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(Target{cfg.DevAccountID, cfg.Region},
 		"Cross-account CI/CD pipeline: builds in this account, deploys to dev and to prod account "+cfg.ProdAccountID, false))
 	s := &PipelineStack{Stack: stack}
 

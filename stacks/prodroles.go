@@ -11,7 +11,7 @@ import (
 
 // ProdRolesStackProps configures the roles stack in the prod account.
 type ProdRolesStackProps struct {
-	Target target
+	Target Target
 	// DevAccountID is the account whose pipeline assumes CodePipelineCrossAccountRole.
 	DevAccountID string
 	// ArtifactBucket is the dev account's artifact bucket that both roles read.

@@ -9,7 +9,7 @@ import (
 
 // RepositoryStackProps configures the repository stack.
 type RepositoryStackProps struct {
-	Target target
+	Target Target
 	// Name is the CodeCommit repository name; the pipeline imports the repository by it.
 	Name string
 }

