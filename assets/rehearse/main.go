@@ -193,6 +193,15 @@ func (r *rehearsal) runBuildspec(name string) error {
 	return nil
 }
 
+// buildspecArtifacts resolves the artifacts section of one of the embedded buildspecs.
+func buildspecArtifacts(name, work string) (base string, files []string, err error) {
+	spec, err := assets.Buildspec(name)
+	if err != nil {
+		return "", nil, err
+	}
+	return artifactFiles(spec, work)
+}
+
 // artifactFiles resolves a buildspec's artifacts section to files in the work tree.
 func artifactFiles(spec map[string]any, work string) (base string, files []string, err error) {
 	baseDir, _ := lookup(spec, "artifacts", "base-directory").(string)
@@ -220,11 +229,7 @@ func artifactFiles(spec map[string]any, work string) (base string, files []strin
 // packageLambda zips the Application_Build artifact as CodeBuild does and checks what Lambda
 // needs of it: bootstrap at the root, executable, built for arm64.
 func (r *rehearsal) packageLambda() error {
-	spec, err := assets.Buildspec(assets.ApplicationBuildspec)
-	if err != nil {
-		return err
-	}
-	base, files, err := artifactFiles(spec, r.work)
+	base, files, err := buildspecArtifacts(assets.ApplicationBuildspec, r.work)
 	if err != nil {
 		return err
 	}
@@ -287,12 +292,7 @@ func checkLambdaZip(path string) error {
 		if f.Mode()&0o111 == 0 {
 			return errors.New("bootstrap is not executable: Lambda would fail with Runtime.InvalidEntrypoint")
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
+		data, err := readZipFile(f)
 		if err != nil {
 			return err
 		}
@@ -311,11 +311,7 @@ func checkLambdaZip(path string) error {
 // checkTemplates checks the CDK_Synth artifact: both application templates, deployable
 // without a bootstrap, taking the code location as parameters.
 func (r *rehearsal) checkTemplates() error {
-	spec, err := assets.Buildspec(assets.SynthBuildspec)
-	if err != nil {
-		return err
-	}
-	base, files, err := artifactFiles(spec, r.work)
+	base, files, err := buildspecArtifacts(assets.SynthBuildspec, r.work)
 	if err != nil {
 		return err
 	}
@@ -410,12 +406,7 @@ func unzip(path, dir string) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
+		data, err := readZipFile(f)
 		if err != nil {
 			return err
 		}
@@ -424,6 +415,15 @@ func unzip(path, dir string) error {
 		}
 	}
 	return nil
+}
+
+func readZipFile(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }
 
 // freeAddress picks a free loopback port for the emulator.

@@ -79,16 +79,11 @@ func checkAPI(ctx context.Context, client *http.Client, baseURL, stage string) e
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
+	status, body, err := send(client, req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	return checkGreeting(resp.StatusCode, body, stage)
+	return checkGreeting(status, body, stage)
 }
 
 // checkRIE invokes the handler through the emulator with the event API Gateway would send.
@@ -108,23 +103,29 @@ func checkRIE(ctx context.Context, client *http.Client, rie, stage string) error
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
+	status, raw, err := send(client, req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the emulator answered %d: %s", resp.StatusCode, raw)
+	if status != http.StatusOK {
+		return fmt.Errorf("the emulator answered %d: %s", status, raw)
 	}
 	var proxy events.APIGatewayProxyResponse
 	if err := json.Unmarshal(raw, &proxy); err != nil || proxy.StatusCode == 0 {
 		return fmt.Errorf("the handler did not return an API Gateway proxy response: %s", raw)
 	}
 	return checkGreeting(proxy.StatusCode, []byte(proxy.Body), stage)
+}
+
+// send makes a request and reads at most 1 MiB of the answer.
+func send(client *http.Client, req *http.Request) (int, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
 }
 
 // checkGreeting is the contract: 200, JSON, the stage and the requested path.
