@@ -90,7 +90,7 @@ func TestProdPoliciesNameThePipelineBucket(t *testing.T) {
 	name := get(bucket, "Properties", "BucketName").(string)
 	for _, role := range []string{CrossAccountRoleName, DeploymentRoleName} {
 		found := false
-		for _, p := range rolePolicies(t, ProdRolesStackID, role) {
+		for _, p := range rolePoliciesOf(t, ProdRolesStackID, role) {
 			doc, _ := json.Marshal(get(p, "Properties", "PolicyDocument"))
 			found = found || strings.Contains(string(doc), "arn:aws:s3:::"+name+"/*")
 		}

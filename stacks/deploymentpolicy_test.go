@@ -48,7 +48,7 @@ var deployActions = map[string][]string{
 func allowedActions(t *testing.T, stackID, roleName string) []string {
 	t.Helper()
 	var out []string
-	for _, p := range rolePoliciesByID(t, stackID, roleName) {
+	for _, p := range rolePoliciesOf(t, stackID, roleName) {
 		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
 			for _, a := range list(get(s, "Action")) {
 				out = append(out, a.(string))
@@ -58,8 +58,9 @@ func allowedActions(t *testing.T, stackID, roleName string) []string {
 	return out
 }
 
-// rolePoliciesByID finds a role by RoleName or, for unnamed roles, by logical ID prefix.
-func rolePoliciesByID(t *testing.T, stackID, role string) map[string]map[string]any {
+// rolePoliciesOf returns the policy resources (AWS::IAM::Policy) attached to a role, which it
+// finds by RoleName or, for unnamed roles, by logical ID prefix.
+func rolePoliciesOf(t *testing.T, stackID, role string) map[string]map[string]any {
 	t.Helper()
 	if _, named := resourcesOf(stackID, "AWS::IAM::Role")[role]; !named {
 		for id, r := range resourcesOf(stackID, "AWS::IAM::Role") {

@@ -12,28 +12,6 @@ import (
 	"github.com/crossaccount/cross-account-pipeline/policies"
 )
 
-// rolePolicies returns, for the role with the given name in a stack, its policy resources
-// (AWS::IAM::Policy) by logical ID.
-func rolePolicies(t *testing.T, stackID, roleName string) map[string]map[string]any {
-	t.Helper()
-	roleID := ""
-	for id, r := range resourcesOf(stackID, "AWS::IAM::Role") {
-		if get(r, "Properties", "RoleName") == roleName {
-			roleID = id
-		}
-	}
-	require.NotEmpty(t, roleID, "%s has no role named %s", stackID, roleName)
-	out := map[string]map[string]any{}
-	for id, p := range resourcesOf(stackID, "AWS::IAM::Policy") {
-		for _, r := range list(get(p, "Properties", "Roles")) {
-			if get(r, "Ref") == roleID {
-				out[id] = p
-			}
-		}
-	}
-	return out
-}
-
 // sids lists the statement IDs of policy resources, sorted.
 func sids(policyResources ...map[string]any) []string {
 	var out []string
@@ -80,7 +58,7 @@ func TestProdRolePoliciesComeFromPoliciesFolder(t *testing.T) {
 			require.NotEmpty(t, with.Statement, "%s has statements about the artifact key", c.doc)
 
 			var always, keyed []map[string]any
-			for _, p := range rolePolicies(t, ProdRolesStackID, c.role) {
+			for _, p := range rolePoliciesOf(t, ProdRolesStackID, c.role) {
 				if p["Condition"] == "HasArtifactKey" {
 					keyed = append(keyed, p)
 				} else {
