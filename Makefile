@@ -63,7 +63,7 @@ deps: node_modules/.installed $(JSII_WRAPPER) ## Install the pinned CDK CLI and 
 # make answers from file times. The prerequisites are every input of the build: Go sources,
 # the module files, and the files the binary embeds.
 APP_BIN := build/cdk-app
-APP_SRC := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './build/*') \
+APP_SRC := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './node_modules/*' -not -path './build/*') \
 	go.mod go.sum $(wildcard policies/*.json assets/*.yml)
 $(APP_BIN): $(APP_SRC)
 	go build -o $@ .

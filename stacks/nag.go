@@ -35,6 +35,11 @@ func allow(c constructs.IConstruct, exceptions ...nagException) {
 
 // Exceptions shared by several stacks.
 var (
+	// artifactObjects covers the object keys in the artifact bucket, which only CodePipeline names.
+	artifactObjects = nagException{Rule: "AwsSolutions-IAM5",
+		Findings: []string{`Resource::<ArtifactBucket[0-9A-F]+\.Arn>/\*`, `Resource::arn:.*:s3:::artifact-bucket-[0-9]+/\*`},
+		Reason:   "CodePipeline names artifact objects per execution, so only the bucket can be fixed, not the keys."}
+
 	// artifactGrants covers what CDK's grants on the artifact bucket and key look like.
 	artifactGrants = []nagException{
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*`},
@@ -43,15 +48,13 @@ var (
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Action::kms:(ReEncrypt|GenerateDataKey)\*`},
 			Reason: "CDK's encrypt grant on the artifact key: the wildcards are the ReEncrypt and GenerateDataKey " +
 				"variants, and the resource is this pipeline's one key."},
-		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::<ArtifactBucket[0-9A-F]+\.Arn>/\*`, `Resource::arn:.*:s3:::artifact-bucket-[0-9]+/\*`},
-			Reason: "CodePipeline names artifact objects per execution, so only the bucket can be fixed, not the keys."},
+		artifactObjects,
 	}
 
 	// deploymentPolicyWildcards explains the wildcards of policies/*.json. Every one is a part
 	// of an ARN that the service generates; the fixed part (app name, stack name, bucket) stays.
 	deploymentPolicyWildcards = []nagException{
-		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:s3:::artifact-bucket-[0-9]+/\*`},
-			Reason: "CodePipeline names artifact objects per execution, so only the bucket can be fixed, not the keys."},
+		artifactObjects,
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/[A-Za-z]+DeploymentStack/\*`},
 			Reason: "A stack ARN ends in an ID CloudFormation generates; the stack name is fixed."},
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:iam::[0-9]+:role/` + AppNamePrefix + `-[a-z]+/\*`},
