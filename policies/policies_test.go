@@ -37,8 +37,8 @@ func TestDocumentsAreValidPolicies(t *testing.T) {
 					assert.Regexp(t, `^[a-z0-9-]+:[A-Za-z0-9*]+$`, a, "%s: an action is service:Name", sid)
 				}
 				for _, r := range asList(s["Resource"]) {
-					assert.NotEqual(t, "*", r, "%s: no statement may apply to every resource", sid)
-					assert.True(t, strings.HasPrefix(r, "arn:{{Partition}}:") || r == "{{ArtifactKeyArn}}",
+					// "*" is checked against the IAM reference (TestActionsAreRealAndScoped).
+					assert.True(t, r == "*" || strings.HasPrefix(r, "arn:{{Partition}}:") || r == "{{ArtifactKeyArn}}",
 						"%s: resource %s must take its partition from the stack", sid, r)
 				}
 			}
@@ -103,4 +103,50 @@ func TestSplitSeparatesKeyStatements(t *testing.T) {
 			assert.Equal(t, "{{ArtifactKeyArn}}", s["Resource"], "%s: key statements apply to the key only", name)
 		}
 	}
+}
+
+// TestActionsAreRealAndScoped checks each statement against the IAM service reference: every
+// action exists, and every resource is one the action is authorized on, with "*" only for
+// actions that support no resource type. IAM itself accepts both mistakes silently.
+func TestActionsAreRealAndScoped(t *testing.T) {
+	ref, err := LoadReference("../" + IAMReferenceDir)
+	require.NoError(t, err)
+	values := Values{Partition: "aws", Region: "eu-west-1", Account: "123456789012", ArtifactBucket: "artifact-bucket-123456789012",
+		ArtifactKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-abcd-0123-0123456789ab",
+		StackName: "ProdApplicationDeploymentStack", AppName: "HelloLambda-prod", DeploymentRoleName: "CloudFormationDeploymentRole"}
+	for _, name := range Names() {
+		doc, err := Load(name)
+		require.NoError(t, err)
+		filled, err := doc.Fill(values)
+		require.NoError(t, err)
+		for _, s := range filled["Statement"].([]any) {
+			st := s.(map[string]any)
+			for _, p := range ref.Statement(asList(st["Action"]), asList(st["Resource"])) {
+				t.Errorf("%s, statement %s: %s", name, st["Sid"], p)
+			}
+		}
+	}
+}
+
+// The check itself catches the mistakes it exists for.
+func TestReferenceCatchesMistakes(t *testing.T) {
+	ref, err := LoadReference("../" + IAMReferenceDir)
+	require.NoError(t, err)
+	stack := "arn:aws:cloudformation:eu-west-1:123456789012:stack/S/*"
+	for _, c := range []struct {
+		actions, resources []string
+		want               string
+	}{
+		{[]string{"lambda:GetFunktion"}, []string{"*"}, "not an IAM action"},
+		{[]string{"nosuchservice:Get"}, []string{"*"}, "unknown service"},
+		{[]string{"codedeploy:StopDeployment"}, []string{"arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:A/B"}, "matches only Resource \"*\""},
+		{[]string{"cloudformation:ValidateTemplate"}, []string{stack}, "matches only Resource \"*\""},
+		{[]string{"lambda:GetFunction"}, []string{"*"}, "name the resource"},
+		{[]string{"lambda:GetFunction"}, []string{"arn:aws:s3:::bucket/*"}, "none of"},
+		{[]string{"s3:GetObject"}, []string{"arn:aws:s3:::bucket/*", "arn:aws:sqs:eu-west-1:123456789012:q"}, "matches no resource type"},
+	} {
+		assert.Contains(t, strings.Join(ref.Statement(c.actions, c.resources), "\n"), c.want, "%v on %v", c.actions, c.resources)
+	}
+	assert.Empty(t, ref.Statement([]string{"s3:GetObject*", "s3:List*"}, []string{"arn:aws:s3:::b", "arn:aws:s3:::b/*"}))
+	assert.Empty(t, ref.Statement([]string{"cloudformation:DescribeStacks"}, []string{stack}))
 }
