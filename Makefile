@@ -145,10 +145,42 @@ deploy-pipeline: deps check-accounts ## 4. Deploy the pipeline (writes outputs/p
 deploy: bootstrap-dev deploy-prod-roles deploy-repository deploy-pipeline ## All of the above in order
 	$(MAKE) deploy-prod-roles
 
+# Application stacks and the stages whose resources purge removes.
+STAGES            := dev prod
+APP_NAME_PREFIX   := HelloLambda
+AWS_DEV            = aws --profile $(DEV_PROFILE) --region $(REGION)
+AWS_PROD           = aws --profile $(PROD_PROFILE) --region $(REGION)
+aws_of             = $(if $(filter dev,$(1)),$(AWS_DEV),$(AWS_PROD))
+
 .PHONY: destroy
-destroy: deps check-accounts ## Delete the pipeline and prod roles (the repository, bucket and key are retained)
-	$(CDK) destroy $(CDK_FLAGS) --profile $(DEV_PROFILE) CrossAccountPipelineStack
-	$(CDK) destroy $(CDK_FLAGS) --profile $(PROD_PROFILE) ProdAccountRolesStack
+destroy: deps check-accounts ## Delete the application stacks, the pipeline and the prod roles (keeps what `make purge` removes)
+	@# The application stacks go first: prod's is deleted by CloudFormation as the prod deployment
+	@# role, which must still exist. An absent stack is not an error.
+	$(AWS_DEV) cloudformation delete-stack --stack-name DevApplicationDeploymentStack
+	$(AWS_PROD) cloudformation delete-stack --stack-name ProdApplicationDeploymentStack
+	$(AWS_DEV) cloudformation wait stack-delete-complete --stack-name DevApplicationDeploymentStack
+	$(AWS_PROD) cloudformation wait stack-delete-complete --stack-name ProdApplicationDeploymentStack
+	$(CDK) destroy $(CDK_FLAGS) --force --profile $(DEV_PROFILE) CrossAccountPipelineStack
+	$(CDK) destroy $(CDK_FLAGS) --force --profile $(PROD_PROFILE) ProdAccountRolesStack
+
+# purge removes what outlives `make destroy` under a fixed name, so the next `make deploy`
+# can create it again: the artifact bucket (with every artifact) and the application log
+# groups. It refuses while the pipeline stack exists, and asks for the dev account ID typed
+# back (or CONFIRM=<dev account> for scripts). The KMS key has no fixed name and blocks
+# nothing; the README says how to schedule its deletion.
+.PHONY: purge
+purge: check-accounts ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
+	@if $(AWS_DEV) cloudformation describe-stacks --stack-name CrossAccountPipelineStack >/dev/null 2>&1; then \
+		echo "CrossAccountPipelineStack still exists: run make destroy first (purge would delete the artifacts of a live pipeline)." >&2; exit 1; fi
+	@answer="$(CONFIRM)"; if [ -z "$$answer" ]; then \
+		echo "This deletes s3://artifact-bucket-$(DEV_ACCOUNT) with every pipeline artifact, and the log groups"; \
+		echo "$(foreach s,$(STAGES),/aws/lambda/$(APP_NAME_PREFIX)-$(s)) in their accounts. It cannot be undone."; \
+		read -r -p "Type the dev account ID ($(DEV_ACCOUNT)) to go on: " answer; fi; \
+		[ "$$answer" = "$(DEV_ACCOUNT)" ] || { echo "Not confirmed; nothing was deleted." >&2; exit 1; }
+	@if $(AWS_DEV) s3api head-bucket --bucket artifact-bucket-$(DEV_ACCOUNT) 2>/dev/null; then \
+		$(AWS_DEV) s3 rb s3://artifact-bucket-$(DEV_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(DEV_ACCOUNT)"; fi
+	@$(foreach s,$(STAGES),$(call aws_of,$(s)) logs delete-log-group --log-group-name /aws/lambda/$(APP_NAME_PREFIX)-$(s) 2>/dev/null \
+		&& echo "deleted /aws/lambda/$(APP_NAME_PREFIX)-$(s)" || echo "no log group /aws/lambda/$(APP_NAME_PREFIX)-$(s)";)
 
 .PHONY: clean
 clean: ## Remove build output

@@ -8,16 +8,20 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// nagFindings returns the cdk-nag error and warning annotations of a stack artifact.
-func nagFindings(stackID string) []string {
+// nagFindings returns the cdk-nag error and warning annotations of a stack of the shared app.
+func nagFindings(stackID string) []string { return nagFindingsIn(assembly, stackID) }
+
+// nagFindingsIn returns the cdk-nag error and warning annotations of a stack artifact.
+func nagFindingsIn(asm cxapi.CloudAssembly, stackID string) []string {
 	var out []string
-	for _, m := range *assembly.GetStackByName(jsii.String(stackID)).Messages() {
+	for _, m := range *asm.GetStackByName(jsii.String(stackID)).Messages() {
 		level := strings.ToLower(string(m.Level))
 		text, _ := json.Marshal(m.Entry.Data)
 		if (level == "error" || level == "warning") && strings.Contains(string(text), "AwsSolutions-") {

@@ -144,13 +144,45 @@ func TestNoPlaceholderSurvivesSynthesis(t *testing.T) {
 
 func TestNoWildcardActions(t *testing.T) {
 	for id := range raw {
-		for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::Role"} {
-			for rid, r := range resourcesOf(id, typ) {
-				text, _ := json.Marshal(r)
-				assert.NotContains(t, string(text), `"Action":"*"`, "%s/%s grants every action", id, rid)
+		for rid, doc := range identityPolicies(id) {
+			assert.Empty(t, allActionGrants(doc), "%s/%s grants every action of a service or of AWS", id, rid)
+		}
+	}
+	// Both spellings IAM accepts are caught.
+	for _, doc := range []string{`{"Statement":[{"Action":"*"}]}`, `{"Statement":[{"Action":["s3:GetObject","*"]}]}`, `{"Statement":[{"Action":["iam:*"]}]}`} {
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(doc), &v))
+		assert.NotEmpty(t, allActionGrants(v), "the check must catch %s", doc)
+	}
+}
+
+// allActionGrants returns the actions of a policy document that grant a whole service or
+// everything: "*" and "service:*", as a string or in a list.
+func allActionGrants(doc any) []string {
+	var out []string
+	for _, s := range list(get(doc, "Statement")) {
+		for _, a := range list(get(s, "Action")) {
+			if action, _ := a.(string); action == "*" || strings.HasSuffix(action, ":*") {
+				out = append(out, action)
 			}
 		}
 	}
+	return out
+}
+
+// identityPolicies returns every identity policy document of a stack's template: those of
+// AWS::IAM::Policy resources and the inline policies of roles, keyed by where they sit.
+func identityPolicies(stackID string) map[string]any {
+	out := map[string]any{}
+	for id, p := range resourcesOf(stackID, "AWS::IAM::Policy") {
+		out[id] = get(p, "Properties", "PolicyDocument")
+	}
+	for id, r := range resourcesOf(stackID, "AWS::IAM::Role") {
+		for i, p := range list(get(r, "Properties", "Policies")) {
+			out[fmt.Sprintf("%s.Policies[%d]", id, i)] = get(p, "PolicyDocument")
+		}
+	}
+	return out
 }
 
 func TestProdTrustsOnlyThePipelineRole(t *testing.T) {

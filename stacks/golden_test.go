@@ -24,6 +24,16 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 // net for refactors: a changed logical ID of a stateful resource (which would replace it in
 // production) or any other unintended change shows up here as a diff to review.
 func TestGolden(t *testing.T) {
+	// Every snapshot on disk must belong to a stack: one left behind by a renamed or removed
+	// stack would otherwise go stale without a word.
+	files, err := filepath.Glob(filepath.Join("testdata", TemplateFile("*")))
+	require.NoError(t, err)
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), TemplateFile(""))
+		if _, ok := raw[id]; !ok {
+			t.Errorf("%s has no stack %s in the app: delete the snapshot if the stack is gone on purpose", f, id)
+		}
+	}
 	for id, tmpl := range raw {
 		t.Run(id, func(t *testing.T) {
 			text, err := json.MarshalIndent(tmpl, "", "  ")

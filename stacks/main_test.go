@@ -31,6 +31,8 @@ var (
 	assembly cxapi.CloudAssembly
 	// templates holds each stack's template once, as assertions.Template and as plain JSON.
 	templates = map[string]assertions.Template{}
+	// outdir is the cloud assembly's folder, removed when the tests are done.
+	outdir string
 	raw       = map[string]map[string]any{}
 )
 
@@ -41,6 +43,11 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	defer jsii.Close()
+	defer func() {
+		if outdir != "" {
+			os.RemoveAll(outdir)
+		}
+	}()
 	if err := synthOnce(); err != nil {
 		fmt.Fprintln(os.Stderr, "synthesizing the test app:", err)
 		return 1
@@ -53,8 +60,7 @@ func synthOnce() error {
 	if err != nil {
 		return err
 	}
-	outdir, err := os.MkdirTemp("", "cdk-test-")
-	if err != nil {
+	if outdir, err = os.MkdirTemp("", "cdk-test-"); err != nil {
 		return err
 	}
 	// A failed validation would otherwise throw from Synth and take every test down with it;

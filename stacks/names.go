@@ -47,6 +47,12 @@ const (
 	LambdaCodeBucketParameter = "LambdaCodeBucket"
 	LambdaCodeKeyParameter    = "LambdaCodeKey"
 
+	// BuildCachePrefix is where the CodeBuild projects keep their caches in the artifact bucket,
+	// apart from the pipeline's artifacts so that a lifecycle rule can expire them alone.
+	BuildCachePrefix = "codebuild-cache/"
+	// BuildCacheDays is how long a build cache lives without being rewritten.
+	BuildCacheDays = 14
+
 	// PipelineName is the physical name of the CodePipeline pipeline in the dev account.
 	PipelineName = "CrossAccountPipeline"
 	// PipelineRoleName is the pipeline's service role in the dev account, the one principal
@@ -73,3 +79,9 @@ func AppName(stage string) string { return AppNamePrefix + "-" + stage }
 
 // AppRolePath is the IAM path of the application's roles in a stage.
 func AppRolePath(stage string) string { return "/" + AppName(stage) + "/" }
+
+// PipelineArtifactPrefix is the key prefix under which CodePipeline stores the artifacts of a
+// pipeline: its name cut to 20 characters.
+func PipelineArtifactPrefix(pipelineName string) string {
+	return pipelineName[:min(len(pipelineName), 20)] + "/"
+}

@@ -54,6 +54,9 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		Alias:             jsii.String("alias/cross-account-pipeline-artifacts"),
 		Description:       jsii.String("Encrypts the artifacts of " + PipelineName),
 		EnableKeyRotation: jsii.Bool(true),
+		// The retained bucket's objects stay readable only while the key exists; a create that
+		// rolls back leaves no orphaned key behind.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	s.ArtifactBucket = awss3.NewBucket(stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
 		BucketName:        jsii.String(ArtifactBucketName(cfg.DevAccountID)),
@@ -62,13 +65,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		BucketKeyEnabled:  jsii.Bool(true),
 		EnforceSSL:        jsii.Bool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		// Artifacts are inputs of recent executions only; old ones are noise and cost.
-		LifecycleRules: &[]*awss3.LifecycleRule{{Expiration: awscdk.Duration_Days(jsii.Number(30))}},
-		RemovalPolicy:  awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules:    artifactLifecycle(),
+		// Kept when the stack is deleted (it holds the code every deployed stack may roll back
+		// to), but not when a create rolls back: the retry would fail on the fixed name.
+		// `make purge` removes it after `make destroy` (README, Cleanup).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	allow(s.ArtifactBucket, nagException{Rule: "AwsSolutions-S1",
-		Reason: "Artifacts are short-lived build outputs (30-day expiry) that only the pipeline's roles can read; " +
-			"CloudTrail records who used them. A log bucket would only move the same finding to the log bucket."})
+		Reason: "The artifact bucket is read and written only by the pipeline's roles, and CloudTrail records who used it. " +
+			"A log bucket would only move the same finding to the log bucket."})
 
 	s.ProdCrossAccountRole = importRole(stack, "ProdCrossAccountRole", cfg.ProdAccountID, CrossAccountRoleName)
 	s.ProdDeploymentRole = importRole(stack, "ProdDeploymentRole", cfg.ProdAccountID, DeploymentRoleName)
@@ -111,46 +116,60 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
 
-	// deploy creates or updates one application stack and then smoke-tests its API. The
-	// deploy action publishes the stack's outputs as variables in its namespace; the smoke
-	// test reads the API's URL from there.
-	deploy := func(namespace string, app *ApplicationStack, stackName string, deploymentRole, role awsiam.IRole, runOrder float64) []awscodepipeline.IAction {
-		return []awscodepipeline.IAction{awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(&awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
-			ActionName:         jsii.String("Deploy"),
-			RunOrder:           jsii.Number(runOrder),
-			VariablesNamespace: jsii.String(namespace),
-			StackName:          jsii.String(stackName),
-			TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*app.StackName()))),
-			AdminPermissions:   jsii.Bool(false),
-			DeploymentRole:     deploymentRole,
-			Role:               role,
-			CfnCapabilities:    &[]awscdk.CfnCapabilities{awscdk.CfnCapabilities_ANONYMOUS_IAM},
-			ParameterOverrides: app.LambdaCode.Assign(lambdaOut.S3Location()),
-			ExtraInputs:        &[]awscodepipeline.Artifact{lambdaOut},
-			// A first deployment that fails leaves a stack in ROLLBACK_COMPLETE, which cannot
-			// be updated; replacing it lets the next push succeed without manual cleanup.
-			ReplaceOnFailure: jsii.Bool(true),
-		}), awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-			ActionName: jsii.String("Smoke_Test"),
-			RunOrder:   jsii.Number(runOrder + 1),
-			Project:    smoke,
-			Input:      source,
-			EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-				"API_URL": {Value: jsii.String("#{" + namespace + "." + ApiEndpointOutput + "}")},
-				"STAGE":   {Value: jsii.String(app.Stage)},
+	deployDev := deployStage{
+		Name:           deployDevStage,
+		App:            props.DevApplication,
+		StackName:      DevDeploymentStackName,
+		DeploymentRole: s.DevDeploymentRole,
+		// Dev alone may replace a stack that failed: a failed first create leaves it in
+		// ROLLBACK_COMPLETE, which cannot be updated, and dev holds nothing worth keeping.
+		ReplaceOnFailure: true,
+	}
+	deployProd := deployStage{
+		Name:             deployProdStage,
+		App:              props.ProdApplication,
+		StackName:        ProdDeploymentStackName,
+		DeploymentRole:   s.ProdDeploymentRole,
+		CrossAccountRole: s.ProdCrossAccountRole,
+	}
+	stages := []*awscodepipeline.StageProps{
+		{
+			StageName: jsii.String("Source"),
+			Actions:   &[]awscodepipeline.IAction{sourceAction(stack, cfg, source)},
+		},
+		{
+			StageName: jsii.String("Build"),
+			Actions: &[]awscodepipeline.IAction{
+				awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+					ActionName: jsii.String("Application_Build"),
+					Project:    appBuild,
+					Input:      source,
+					Outputs:    &[]awscodepipeline.Artifact{lambdaOut},
+				}),
+				awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+					ActionName: jsii.String("CDK_Synth"),
+					Project:    synth,
+					Input:      source,
+					Outputs:    &[]awscodepipeline.Artifact{cdkOut},
+				}),
 			},
-		})}
+		},
+		deployDev.props(smoke, source, lambdaOut, cdkOut),
 	}
-	prodActions := deploy(deployProdStage, props.ProdApplication, ProdDeploymentStackName, s.ProdDeploymentRole, s.ProdCrossAccountRole, 2)
 	if !cfg.SkipProdApproval {
-		prodActions = append([]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
-			ActionName: jsii.String("Approve"),
-			RunOrder:   jsii.Number(1),
-			AdditionalInformation: jsii.String("Dev is deployed and passed its smoke test. Approving deploys this commit to prod account " +
-				cfg.ProdAccountID + " (10% canary for 5 minutes, rolled back on errors)."),
-			ExternalEntityLink: jsii.String("#{" + deployDevStage + "." + ApiEndpointOutput + "}"),
-		})}, prodActions...)
+		// The approval is a stage of its own, not an action of Deploy_Prod: a stage rollback
+		// re-runs every action of the stage, and a rollback must not wait for a person.
+		stages = append(stages, &awscodepipeline.StageProps{
+			StageName: jsii.String(approveProdStage),
+			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
+				ActionName: jsii.String("Approve"),
+				AdditionalInformation: jsii.String("Dev is deployed and passed its smoke test. Approving deploys this commit to prod account " +
+					cfg.ProdAccountID + " (10% canary for 5 minutes, rolled back on errors)."),
+				ExternalEntityLink: jsii.String("#{" + deployDevStage + "." + ApiEndpointOutput + "}"),
+			})},
+		})
 	}
+	stages = append(stages, deployProd.props(smoke, source, lambdaOut, cdkOut))
 
 	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
 	pipelineRole := awsiam.NewRole(stack, jsii.String("PipelineRole"), &awsiam.RoleProps{
@@ -163,37 +182,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		Role:           pipelineRole,
 		PipelineType:   awscodepipeline.PipelineType_V2,
 		ArtifactBucket: s.ArtifactBucket,
-		Stages: &[]*awscodepipeline.StageProps{
-			{
-				StageName: jsii.String("Source"),
-				Actions:   &[]awscodepipeline.IAction{sourceAction(stack, cfg, source)},
-			},
-			{
-				StageName: jsii.String("Build"),
-				Actions: &[]awscodepipeline.IAction{
-					awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-						ActionName: jsii.String("Application_Build"),
-						Project:    appBuild,
-						Input:      source,
-						Outputs:    &[]awscodepipeline.Artifact{lambdaOut},
-					}),
-					awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-						ActionName: jsii.String("CDK_Synth"),
-						Project:    synth,
-						Input:      source,
-						Outputs:    &[]awscodepipeline.Artifact{cdkOut},
-					}),
-				},
-			},
-			{
-				StageName: jsii.String(deployDevStage),
-				Actions:   ptr(deploy(deployDevStage, props.DevApplication, DevDeploymentStackName, s.DevDeploymentRole, nil, 1)),
-			},
-			{
-				StageName: jsii.String(deployProdStage),
-				Actions:   ptr(prodActions),
-			},
-		},
+		Stages:         &stages,
 	})
 
 	allow(pipelineRole, artifactGrants...)
@@ -216,9 +205,66 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 // Names of the deploy stages; each deploy action publishes its stack's outputs as variables in
 // the namespace of its stage's name.
 const (
-	deployDevStage  = "Deploy_Dev"
-	deployProdStage = "Deploy_Prod"
+	deployDevStage   = "Deploy_Dev"
+	approveProdStage = "Approve_Prod"
+	deployProdStage  = "Deploy_Prod"
 )
+
+// deployStage is one environment's deploy stage: CloudFormation creates or updates the
+// application stack, then the smoke test calls its API.
+type deployStage struct {
+	// Name is the stage's name and the namespace of the deploy action's output variables.
+	Name      string
+	App       *ApplicationStack
+	StackName string
+	// DeploymentRole is the role CloudFormation deploys with; CrossAccountRole, set for another
+	// account, is the role the pipeline assumes there to drive CloudFormation.
+	DeploymentRole   awsiam.IRole
+	CrossAccountRole awsiam.IRole
+	// ReplaceOnFailure deletes and recreates a stack in any failed state. Only an environment
+	// whose stack may be lost (dev) sets it: in UPDATE_ROLLBACK_FAILED it deletes the stack,
+	// with a new API URL and downtime.
+	ReplaceOnFailure bool
+}
+
+// props builds the stage. The smoke test sits in the same stage as the deploy, and the stage
+// rolls back on failure: a failed smoke test or deploy makes CodePipeline redeploy the
+// artifacts of the stage's last successful execution.
+func (d deployStage) props(smoke awscodebuild.IProject, source, lambdaOut, cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
+	deploy := &awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
+		ActionName:         jsii.String("Deploy"),
+		RunOrder:           jsii.Number(1),
+		VariablesNamespace: jsii.String(d.Name),
+		StackName:          jsii.String(d.StackName),
+		TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*d.App.StackName()))),
+		AdminPermissions:   jsii.Bool(false),
+		DeploymentRole:     d.DeploymentRole,
+		CfnCapabilities:    &[]awscdk.CfnCapabilities{awscdk.CfnCapabilities_ANONYMOUS_IAM},
+		ParameterOverrides: d.App.LambdaCode.Assign(lambdaOut.S3Location()),
+		ExtraInputs:        &[]awscodepipeline.Artifact{lambdaOut},
+		ReplaceOnFailure:   jsii.Bool(d.ReplaceOnFailure),
+	}
+	if d.CrossAccountRole != nil {
+		deploy.Role = d.CrossAccountRole
+	}
+	return &awscodepipeline.StageProps{
+		StageName: jsii.String(d.Name),
+		Actions: &[]awscodepipeline.IAction{
+			awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(deploy),
+			awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+				ActionName: jsii.String("Smoke_Test"),
+				RunOrder:   jsii.Number(2),
+				Project:    smoke,
+				Input:      source,
+				EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+					"API_URL": {Value: jsii.String("#{" + d.Name + "." + ApiEndpointOutput + "}")},
+					"STAGE":   {Value: jsii.String(d.App.Stage)},
+				},
+			}),
+		},
+		OnFailure: &awscodepipeline.FailureConditions{Result: awscodepipeline.Result_ROLLBACK},
+	}
+}
 
 // sourceAction starts the pipeline on every push to the configured branch: from CodeCommit by
 // default, or from GitHub through an AWS CodeConnections connection when one is configured.
@@ -273,7 +319,7 @@ func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket,
 		},
 		EnvironmentVariables: &vars,
 		EncryptionKey:        bucket.EncryptionKey(),
-		Cache:                awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String("codebuild-cache/" + id)}),
+		Cache:                awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String(BuildCachePrefix + id)}),
 		Timeout:              awscdk.Duration_Minutes(jsii.Number(30)),
 	})
 	allow(project, append(artifactGrants,
@@ -282,4 +328,16 @@ func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket,
 			Reason: "CDK's default CodeBuild grants: the log streams of this project's own log group and the report " +
 				"groups named after the project; both names are generated per build."})...)
 	return project, nil
+}
+
+// artifactLifecycle expires only what nothing can roll back to. Pipeline artifacts (under the
+// pipeline's prefix) never expire: CloudFormation's rollback of an application stack re-applies
+// the previous deployment's Lambda code key, and a stage rollback redeploys the artifacts of the
+// last successful execution, however old either is. Build caches are rebuilt by the next build
+// when missing, so they expire under their own prefix.
+func artifactLifecycle() *[]*awss3.LifecycleRule {
+	return &[]*awss3.LifecycleRule{
+		{Id: jsii.String("ExpireBuildCaches"), Prefix: jsii.String(BuildCachePrefix), Expiration: awscdk.Duration_Days(jsii.Number(BuildCacheDays))},
+		{Id: jsii.String("AbortIncompleteUploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
+	}
 }

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -44,7 +45,8 @@ func TestPipelineStages(t *testing.T) {
 	for _, s := range pipelineStages(t) {
 		names = append(names, get(s, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Deploy_Prod"}, names, "prod is deployed only after dev")
+	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Approve_Prod", "Deploy_Prod"}, names,
+		"prod is deployed only after dev, and after a person approved")
 
 	src := action(t, "Source", "CodeCommit_Source")
 	assert.Equal(t, testConfig.RepositoryName, get(src, "Configuration", "RepositoryName"))
@@ -69,11 +71,14 @@ func TestPipelineDeployActions(t *testing.T) {
 	devRoleID := logicalID(t, built.Pipeline.Stack, built.Pipeline.DevDeploymentRole)
 	cases := []struct {
 		stage, stackName, template string
+		// Only dev may replace a failed stack: REPLACE_ON_FAILURE deletes a stack in any failed
+		// state, UPDATE_ROLLBACK_FAILED included, which for prod means a new API URL and downtime.
+		actionMode                 string
 		deploymentRole, actionRole any
 	}{
-		{"Deploy_Dev", DevDeploymentStackName, "CdkBuildOutput::" + TemplateFile(DevApplicationStackID),
+		{"Deploy_Dev", DevDeploymentStackName, "CdkBuildOutput::" + TemplateFile(DevApplicationStackID), "REPLACE_ON_FAILURE",
 			props{"Fn::GetAtt": []any{devRoleID, "Arn"}}, nil},
-		{"Deploy_Prod", ProdDeploymentStackName, "CdkBuildOutput::" + TemplateFile(ProdApplicationStackID),
+		{"Deploy_Prod", ProdDeploymentStackName, "CdkBuildOutput::" + TemplateFile(ProdApplicationStackID), "CREATE_UPDATE",
 			"arn:aws:iam::" + testConfig.ProdAccountID + ":role/" + DeploymentRoleName,
 			"arn:aws:iam::" + testConfig.ProdAccountID + ":role/" + CrossAccountRoleName},
 	}
@@ -86,7 +91,7 @@ func TestPipelineDeployActions(t *testing.T) {
 			assert.Equal(t, c.template, get(cfg, "TemplatePath"), "the template comes from the synth output")
 			assert.Equal(t, c.deploymentRole, get(cfg, "RoleArn"), "CloudFormation runs as the scoped deployment role")
 			assert.Equal(t, "CAPABILITY_IAM", get(cfg, "Capabilities"), "the application creates unnamed roles")
-			assert.Equal(t, "REPLACE_ON_FAILURE", get(cfg, "ActionMode"), "a failed first deploy must not block the next push")
+			assert.Equal(t, c.actionMode, get(cfg, "ActionMode"), "%s must never delete and recreate a stack that holds a live API", c.stage)
 			assert.Equal(t, c.stage, get(a, "Namespace"), "the stack's outputs become variables of the stage's namespace")
 			if c.actionRole != nil {
 				assert.Equal(t, c.actionRole, get(a, "RoleArn"), "prod deploy must assume CodePipelineCrossAccountRole")
@@ -117,10 +122,12 @@ func TestDeployStagesOrder(t *testing.T) {
 	stages := pipelineStages(t)
 	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Dev"),
 		"dev is smoke-tested after it is deployed and before prod is considered")
-	assert.Equal(t, []string{"1:Approve", "2:Deploy", "3:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"),
-		"a person approves before prod is deployed, and prod is smoke-tested after")
+	assert.Equal(t, []string{"1:Approve"}, actionOrder(stages, "Approve_Prod"),
+		"a person approves before prod is deployed, in a stage of its own")
+	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"),
+		"prod is smoke-tested after it is deployed, in the same stage, so a failed smoke test rolls the stage back")
 
-	approve := action(t, "Deploy_Prod", "Approve")
+	approve := action(t, "Approve_Prod", "Approve")
 	assert.Equal(t, "Approval", get(approve, "ActionTypeId", "Category"))
 	assert.Equal(t, "#{Deploy_Dev."+ApiEndpointOutput+"}", get(approve, "Configuration", "ExternalEntityLink"),
 		"the approver gets a link to the dev API to look at")
@@ -256,4 +263,21 @@ func logicalID(t *testing.T, stack awscdk.Stack, c constructs.IConstruct) string
 	el, ok := c.Node().DefaultChild().(awscdk.CfnElement)
 	require.True(t, ok, "%s has no CloudFormation resource", *c.Node().Path())
 	return *stack.GetLogicalId(el)
+}
+
+// A deploy stage that fails, in its deploy or its smoke test, rolls back to the artifacts of its
+// last successful execution. The approval is a stage of its own without rollback: a rollback
+// re-runs every action of its stage and must not wait for a person.
+func TestDeployStagesRollBackOnFailure(t *testing.T) {
+	for _, s := range pipelineStages(t) {
+		name, _ := get(s, "Name").(string)
+		switch {
+		case strings.HasPrefix(name, "Deploy_"):
+			assert.Equal(t, "ROLLBACK", get(s, "OnFailure", "Result"), "%s must roll back on failure", name)
+			assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder([]any{s}, name),
+				"%s: the smoke test runs after the deploy inside the stage that rolls back", name)
+		default:
+			assert.Nil(t, get(s, "OnFailure"), "%s has nothing to roll back", name)
+		}
+	}
 }

@@ -22,7 +22,9 @@ type RepositoryStack struct {
 }
 
 // NewRepositoryStack creates the repository. It is retained when the stack is deleted: losing
-// the only copy of a team's history to a `cdk destroy` is never what anyone wants.
+// the only copy of a team's history to a `cdk destroy` is never what anyone wants. A create
+// that rolls back deletes it, though: it holds nothing yet, and a retained empty repository
+// would block every retry with its fixed name.
 func NewRepositoryStack(scope constructs.Construct, id string, props RepositoryStackProps) *RepositoryStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(props.Target,
 		"CodeCommit repository that the cross-account pipeline builds from", false))
@@ -31,7 +33,7 @@ func NewRepositoryStack(scope constructs.Construct, id string, props RepositoryS
 		RepositoryName: jsii.String(props.Name),
 		Description:    jsii.String("Source of the cross-account CI/CD pipeline"),
 	})
-	repo.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	repo.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE)
 
 	awscdk.NewCfnOutput(stack, jsii.String("RepositoryName"), &awscdk.CfnOutputProps{Value: repo.RepositoryName()})
 	awscdk.NewCfnOutput(stack, jsii.String("CloneUrlGrc"), &awscdk.CfnOutputProps{

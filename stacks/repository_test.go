@@ -14,9 +14,9 @@ func TestRepositoryStack(t *testing.T) {
 			"RepositoryName": testConfig.RepositoryName,
 		})
 	})
-	expect(t, "deleting the stack must not delete the team's only copy of its history", func() {
+	expect(t, "deleting the stack must not delete the team's only copy of its history, and a failed create must not leave it behind", func() {
 		tmpl.HasResource(jsii.String("AWS::CodeCommit::Repository"), props{
-			"DeletionPolicy":      "Retain",
+			"DeletionPolicy":      "RetainExceptOnCreate",
 			"UpdateReplacePolicy": "Retain",
 		})
 	})

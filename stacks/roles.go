@@ -43,7 +43,10 @@ func newFunctionLogging(scope constructs.Construct, logGroupName, path, descript
 		roleProps.Path = jsii.String(path)
 	}
 	role := awsiam.NewRole(scope, jsii.String("FunctionRole"), roleProps)
-	logProps := &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}
+	// Logs outlive the function for the investigation after a bad release, but not a failed first
+	// create: RETAIN would keep the log group when a create rolls back, and the retry would then
+	// fail on its fixed name, every time. `make purge` removes the retained groups (README).
+	logProps := &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE}
 	if logGroupName != "" {
 		logProps.LogGroupName = jsii.String(logGroupName)
 	}

@@ -1,10 +1,11 @@
 package stacks
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,17 +13,27 @@ import (
 
 // variantPipeline builds the app for another config in its own App and returns the pipeline
 // stack's template. Only the configs whose pipeline differs in shape are built this way; all
-// other tests share the one synthesized app.
+// other tests share the one synthesized app. The variant passes the same gates as the shared
+// app: no unsuppressed cdk-nag finding and no finding of the built-in validation.
 func variantPipeline(t *testing.T, cfg Config) map[string]any {
 	t.Helper()
 	ctx, err := CDKJSONContext("../cdk.json")
 	require.NoError(t, err)
 	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
-	// The built-in validation already ran over every stack in the shared app; once is enough.
-	s, err := Build(awscdk.NewApp(&awscdk.AppProps{Context: &ctx, BuiltinCloudFormationValidation: jsii.Bool(false)}), cfg)
+	dir := t.TempDir()
+	variant := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir)})
+	s, err := Build(variant, cfg)
 	require.NoError(t, err)
-	var tmpl map[string]any
-	require.NoError(t, cdkErr(func() { tmpl = *assertions.Template_FromStack(s.Pipeline.Stack, nil).ToJSON() }))
+	var asm cxapi.CloudAssembly
+	require.NoError(t, cdkErr(func() { asm = variant.Synth(nil) }))
+	for _, stack := range s.All() {
+		assert.Empty(t, nagFindingsIn(asm, *stack.StackName()), "%s of the variant has cdk-nag findings", *stack.StackName())
+	}
+	report, err := jsonFile(filepath.Join(dir, "validation-report.json"))
+	require.NoError(t, err, "the built-in validation must run over the variant")
+	assert.Empty(t, report["pluginReports"], "the variant's templates have validation findings")
+	tmpl, ok := asm.GetStackByName(s.Pipeline.StackName()).Template().(map[string]any)
+	require.True(t, ok)
 	return tmpl
 }
 
@@ -40,8 +51,12 @@ func TestPipelineVariants(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, stages)
-	assert.Equal(t, []string{"2:Deploy", "3:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"),
-		"prod-approval=false deploys prod right after dev's smoke test")
+	var names []any
+	for _, s := range stages {
+		names = append(names, get(s, "Name"))
+	}
+	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Deploy_Prod"}, names, "prod-approval=false deploys prod right after dev's smoke test")
+	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"))
 
 	src := get(stages[0], "Actions", 0)
 	assert.Equal(t, "GitHub_Source", get(src, "Name"))

@@ -1,0 +1,123 @@
+package stacks
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests in this file pin the properties that let a failed deployment recover by itself, or
+// with the one command the README names. Each failure mode is described where it is tested.
+
+// fixedName returns the physical name a resource asks for, if it sets one as a literal: a
+// property ending in "Name" that names the resource itself (not another resource it refers to).
+func fixedName(r map[string]any) (string, bool) {
+	for key, v := range asMap(get(r, "Properties")) {
+		name, literal := v.(string)
+		if literal && strings.HasSuffix(key, "Name") && !referenceNames[key] {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// referenceNames are "...Name" properties that name something else, not the resource itself.
+var referenceNames = map[string]bool{"DeploymentConfigName": true, "ApplicationName": true, "StageName": true}
+
+// A resource that outlives its stack and has a fixed name blocks every later create of that
+// name. RETAIN keeps it even when a first create rolls back, so the retry fails on the name
+// forever; RETAIN_ON_UPDATE_OR_DELETE (RetainExceptOnCreate) lets a failed create clean up.
+// After a deliberate delete the retained resource must still go before the next create, so
+// the README's cleanup section must say how (`make purge`).
+func TestNoRetainedResourceBlocksACreate(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	cleanup := section(string(readme), "## Cleanup")
+	require.NotEmpty(t, cleanup, "the README needs a Cleanup section")
+	for id, tmpl := range raw {
+		for rid, r := range tmpl["Resources"].(map[string]any) {
+			res := r.(map[string]any)
+			policy, _ := res["DeletionPolicy"].(string)
+			if policy == "" || policy == "Delete" {
+				continue
+			}
+			name, fixed := fixedName(res)
+			if !fixed {
+				continue // CloudFormation generates a new name on the next create
+			}
+			assert.Equal(t, "RetainExceptOnCreate", policy, "%s/%s (%s %q) is retained when a first create rolls back, and every retry "+
+				"then fails on its fixed name: use RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE", id, rid, res["Type"], name)
+			general := generalName(name)
+			assert.Contains(t, cleanup, general, "%s/%s survives its stack with the fixed name %q: the README's Cleanup section must say how %s is removed "+
+				"before the next create", id, rid, name, general)
+		}
+	}
+}
+
+// generalName writes a physical name of the test app the way the README does.
+func generalName(name string) string {
+	for _, r := range []struct{ from, to string }{
+		{testConfig.DevAccountID, "<dev-account>"},
+		{testConfig.ProdAccountID, "<prod-account>"},
+	} {
+		name = strings.ReplaceAll(name, r.from, r.to)
+	}
+	if name == testConfig.RepositoryName {
+		return "the CodeCommit repository"
+	}
+	return regexp.MustCompile(AppNamePrefix+`-[a-z0-9]+`).ReplaceAllString(name, AppNamePrefix+"-<stage>")
+}
+
+// section returns the text of a Markdown section up to the next heading of the same level.
+func section(doc, heading string) string {
+	_, rest, ok := strings.Cut(doc, "\n"+heading+"\n")
+	if !ok {
+		return ""
+	}
+	if end := strings.Index(rest, "\n## "); end >= 0 {
+		rest = rest[:end]
+	}
+	return rest
+}
+
+// A rollback needs the code it rolls back to. CloudFormation's rollback of an application stack
+// re-applies the previous Code.S3Key, and a stage rollback redeploys the artifacts of the last
+// successful execution, however old either is; if a lifecycle rule expired that object, the
+// rollback fails with NoSuchKey and the stack is stuck in UPDATE_ROLLBACK_FAILED. So no rule
+// may expire anything under the pipeline's artifact prefix, while the build caches expire
+// under their own.
+func TestArtifactsOutliveEveryRollback(t *testing.T) {
+	_, bucket := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
+	artifacts := PipelineArtifactPrefix(PipelineName)
+	var cacheRule bool
+	for _, r := range list(get(bucket, "Properties", "LifecycleConfiguration", "Rules")) {
+		prefix, _ := get(r, "Prefix").(string)
+		if p, ok := get(r, "Filter", "Prefix").(string); ok {
+			prefix = p
+		}
+		expires := false
+		for _, key := range []string{"ExpirationInDays", "ExpirationDate", "Transitions", "Transition", "NoncurrentVersionExpiration"} {
+			expires = expires || get(r, key) != nil
+		}
+		if !expires {
+			continue
+		}
+		assert.False(t, strings.HasPrefix(artifacts, prefix) || strings.HasPrefix(prefix, artifacts),
+			"lifecycle rule %v expires pipeline artifacts (%s...), which rollbacks need", get(r, "Id"), artifacts)
+		if prefix == BuildCachePrefix {
+			cacheRule = true
+			assert.Equal(t, float64(BuildCacheDays), get(r, "ExpirationInDays"))
+		}
+	}
+	assert.True(t, cacheRule, "build caches must expire under %s", BuildCachePrefix)
+
+	for id, project := range resourcesOf(PipelineStackID, "AWS::CodeBuild::Project") {
+		location := resolveArn(PipelineStackID, get(project, "Properties", "Cache", "Location"))
+		assert.Contains(t, location, "/"+BuildCachePrefix, "%s must keep its cache under %s, where it may expire", id, BuildCachePrefix)
+	}
+	assert.Equal(t, "CrossAccountPipeline/", artifacts, "CodePipeline keeps artifacts under the first 20 characters of the pipeline's name")
+}
