@@ -88,6 +88,10 @@ func run(repo string, keep bool) error {
 		{"build the Lambda Runtime Interface Emulator", r.buildRIE},
 		{"invoke bootstrap for stage dev under the emulator", func() error { return r.invoke("dev") }},
 		{"invoke bootstrap for stage prod under the emulator", func() error { return r.invoke("prod") }},
+		// The gates must bite: each deliberate fault has to be stopped where the pipeline
+		// would stop it, and a fault that gets through fails the rehearsal.
+		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
+		{"fault: a failing unit test fails CDK_Synth before anything is synthesized", r.faultFailingTest},
 	}
 	total := time.Now()
 	for i, s := range steps {
@@ -159,7 +163,10 @@ func (r *rehearsal) copyTree() error {
 
 // runBuildspec runs the commands of a buildspec's phases as CodeBuild does: one bash per phase
 // with its env variables, stopping at the first failing command.
-func (r *rehearsal) runBuildspec(name string) error {
+func (r *rehearsal) runBuildspec(name string) error { return r.runBuildspecTo(name, r.stdout) }
+
+// runBuildspecTo runs a buildspec with its commands' output (stdout and stderr) going to out.
+func (r *rehearsal) runBuildspecTo(name string, out io.Writer) error {
 	spec, err := assets.Buildspec(name)
 	if err != nil {
 		return err
@@ -185,7 +192,10 @@ func (r *rehearsal) runBuildspec(name string) error {
 		}
 		cmd := exec.Command("bash", "-c", strings.Join(script, "\n"))
 		cmd.Dir, cmd.Env = r.work, env
-		cmd.Stdout, cmd.Stderr = r.stdout, os.Stderr
+		cmd.Stdout, cmd.Stderr = out, out
+		if out == r.stdout {
+			cmd.Stderr = os.Stderr
+		}
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("phase %s of %s: %w", phase, name, err)
 		}
@@ -361,9 +371,15 @@ func (r *rehearsal) buildRIE() error {
 
 // invoke unpacks the zip, serves it under the emulator with qemu (the bytes the pipeline ships,
 // not a host rebuild) and runs the smoke test's emulator check against it.
-func (r *rehearsal) invoke(stage string) error {
-	task := filepath.Join(r.dir, "task-"+stage)
-	if err := unzip(r.zip, task); err != nil {
+func (r *rehearsal) invoke(stage string) error { return r.invokeZip(r.zip, stage, 60*time.Second) }
+
+// invokeZip runs the smoke test's emulator check against a Lambda zip, retrying for timeout.
+func (r *rehearsal) invokeZip(zipPath, stage string, timeout time.Duration) error {
+	task, err := os.MkdirTemp(r.dir, "task-"+stage+"-")
+	if err != nil {
+		return err
+	}
+	if err := unzip(zipPath, task); err != nil {
 		return err
 	}
 	addr, err := freeAddress()
@@ -384,8 +400,11 @@ func (r *rehearsal) invoke(stage string) error {
 		_ = emu.Process.Kill()
 		_ = emu.Wait()
 	}()
-	check := exec.CommandContext(ctx, "go", "run", "./lambda/api/smoketest", "-rie", "http://"+addr, "-stage", stage, "-timeout", "60s")
+	check := exec.CommandContext(ctx, "go", "run", "./lambda/api/smoketest", "-rie", "http://"+addr, "-stage", stage, "-timeout", timeout.String())
 	check.Dir, check.Stdout, check.Stderr = r.work, r.stdout, os.Stderr
+	if r.stdout != os.Stdout {
+		check.Stderr = r.stdout
+	}
 	if err := check.Run(); err != nil {
 		return fmt.Errorf("%w; emulator output:\n%s", err, logs.String())
 	}
@@ -454,4 +473,123 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// inject changes a file of the work tree for one fault and returns the function that puts it
+// back. A fault that can no longer be injected (the code it edits moved) fails the rehearsal
+// rather than passing it unchecked.
+func (r *rehearsal) inject(file, old, new string) (restore func() error, err error) {
+	path := filepath.Join(r.work, file)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Contains(orig, []byte(old)) {
+		return nil, fmt.Errorf("cannot inject the fault: %s no longer contains %q; update the rehearsal", file, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(orig, []byte(old), []byte(new), 1), 0o644); err != nil {
+		return nil, err
+	}
+	return func() error { return os.WriteFile(path, orig, 0o644) }, nil
+}
+
+// expectFailure runs a step that must fail, with its output captured; the failure must show
+// want in its output, so that an unrelated breakage does not pass for the gate working.
+func expectFailure(what, want string, step func(out io.Writer) error) error {
+	var out bytes.Buffer
+	err := step(&out)
+	if err == nil {
+		return fmt.Errorf("%s was not stopped: the gate let the fault through; output:\n%s", what, tail(out.String(), 40))
+	}
+	if !strings.Contains(out.String(), want) {
+		return fmt.Errorf("%s failed, but not with %q, so the gate did not catch this fault: %v\n%s", what, want, err, tail(out.String(), 40))
+	}
+	fmt.Printf("    stopped as it should be: %s\n", firstLineWith(out.String(), want))
+	return nil
+}
+
+// faultHandler500 builds the handler with its success status turned into a 500, packages it as
+// Application_Build would, and checks that the pipeline's smoke test rejects it.
+func (r *rehearsal) faultHandler500() error {
+	restore, err := r.inject("lambda/api/handler.go", "jsonResponse(http.StatusOK, Greeting{", "jsonResponse(http.StatusInternalServerError, Greeting{")
+	if err != nil {
+		return err
+	}
+	defer restore()
+	if err := r.runBuildspecTo(assets.ApplicationBuildspec, io.Discard); err != nil {
+		return fmt.Errorf("building the faulty handler: %w", err)
+	}
+	base, files, err := buildspecArtifacts(assets.ApplicationBuildspec, r.work)
+	if err != nil {
+		return err
+	}
+	faulty := filepath.Join(r.dir, "LambdaBuildOutput-500.zip")
+	if err := writeZip(faulty, base, files); err != nil {
+		return err
+	}
+	err = expectFailure("a handler answering 500", "got 500", func(out io.Writer) error {
+		saved := r.stdout
+		r.stdout = out
+		defer func() { r.stdout = saved }()
+		return r.invokeZip(faulty, "dev", 6*time.Second)
+	})
+	if err != nil {
+		return err
+	}
+	// Put the good build back, so nothing after this step sees the faulty bootstrap.
+	if err := restore(); err != nil {
+		return err
+	}
+	return r.runBuildspecTo(assets.ApplicationBuildspec, io.Discard)
+}
+
+// faultFailingTest adds a failing unit test and checks that CDK_Synth stops at `make test`:
+// the action fails and no template reaches the deploy stages.
+func (r *rehearsal) faultFailingTest() error {
+	const file = "lambda/api/rehearsal_fault_test.go"
+	path := filepath.Join(r.work, file)
+	test := "package main\n\nimport \"testing\"\n\n// Written by make rehearse to prove a failing test stops the pipeline.\n" +
+		"func TestRehearsalDeliberateFault(t *testing.T) { t.Fatal(\"deliberate fault\") }\n"
+	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	_, files, err := buildspecArtifacts(assets.SynthBuildspec, r.work)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(r.work, "cdk.out")
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	err = expectFailure("CDK_Synth with a failing test", "TestRehearsalDeliberateFault", func(w io.Writer) error {
+		return r.runBuildspecTo(assets.SynthBuildspec, w)
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			return fmt.Errorf("CDK_Synth failed but still produced %s, which a deploy could pick up", f)
+		}
+	}
+	fmt.Println("    no template was synthesized, so nothing can be deployed")
+	return nil
+}
+
+func tail(s string, lines int) string {
+	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+func firstLineWith(s, want string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, want) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return want
 }
