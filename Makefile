@@ -32,8 +32,13 @@ export JSII_NODE = $(JSII_WRAPPER)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
+# ENVIRONMENTS is the environments list as JSON ('[{"name":"dev","account":"..."}, ...]'); it
+# replaces the dev-account/prod-account pair that cdk.json holds (README, Configuration).
+ENVIRONMENTS  ?=
+PROD_APPROVAL ?=
 context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_ACCOUNT) region=$(REGION) \
-	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))))
+	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH) prod-approval=$(PROD_APPROVAL),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))) \
+	$(if $(ENVIRONMENTS),-c environments='$(ENVIRONMENTS)'))
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1

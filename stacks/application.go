@@ -17,11 +17,9 @@ import (
 // ApplicationStackProps configures one stage of the application.
 type ApplicationStackProps struct {
 	Target Target
-	// Stage names the stage ("dev", "prod"): API stage, STAGE_NAME and physical names.
-	Stage string
-	// Canary shifts 10% of traffic to a new version for 5 minutes before the rest; otherwise
-	// CodeDeploy shifts all traffic at once. Either way an alarm on the alias' errors rolls back.
-	Canary bool
+	// Environment names the stage (API stage, STAGE_NAME and physical names) and sets how
+	// CodeDeploy shifts traffic. Whatever the style, an alarm on the alias' errors rolls back.
+	Environment Environment
 }
 
 // ApplicationStack is the application the pipeline deploys: a Go Lambda behind an alias that
@@ -31,6 +29,8 @@ type ApplicationStackProps struct {
 type ApplicationStack struct {
 	awscdk.Stack
 	Stage string
+	// Environment is the environment the stack is for.
+	Environment Environment
 	// LambdaCode lets the pipeline point the function at the build artifact (Assign).
 	LambdaCode awslambda.CfnParametersCode
 	Function   awslambda.Function
@@ -45,8 +45,9 @@ const ApiEndpointOutput = "ApiEndpoint"
 
 // NewApplicationStack creates one stage of the application.
 func NewApplicationStack(scope constructs.Construct, id string, props ApplicationStackProps) *ApplicationStack {
+	stage := props.Environment.Name
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(props.Target,
-		fmt.Sprintf("Hello API, %s stage; deployed by CrossAccountPipeline", props.Stage), true))
+		fmt.Sprintf("Hello API, %s stage; deployed by CrossAccountPipeline", stage), true))
 
 	// Named parameters keep the logical IDs stable, so the pipeline's parameter overrides and
 	// the template cannot drift apart.
@@ -63,10 +64,10 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		ObjectKeyParam:  key,
 	})
 
-	name := AppName(props.Stage)
+	name := AppName(stage)
 	// The application's roles live under one IAM path, the handle the deployment role's
 	// iam:* permissions are scoped to.
-	logging := newFunctionLogging(stack, "/aws/lambda/"+name, AppRolePath(props.Stage), "Execution role of "+name)
+	logging := newFunctionLogging(stack, "/aws/lambda/"+name, AppRolePath(stage), "Execution role of "+name)
 
 	fn := awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(name),
@@ -78,8 +79,8 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		Code:         code,
 		MemorySize:   jsii.Number(128),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
-		Environment:  &map[string]*string{"STAGE_NAME": jsii.String(props.Stage)},
-		Description:  jsii.String(fmt.Sprintf("Hello API handler, %s stage", props.Stage)),
+		Environment:  &map[string]*string{"STAGE_NAME": jsii.String(stage)},
+		Description:  jsii.String(fmt.Sprintf("Hello API handler, %s stage", stage)),
 		// The version's logical ID is a hash of the function's template, which names the code
 		// parameters but not their values: without this, a new build would update $LATEST yet
 		// publish no version, and the alias (and so the API) would keep serving the old code.
@@ -96,7 +97,7 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 
 	deploymentGroupRole := awsiam.NewRole(stack, jsii.String("DeploymentGroupRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codedeploy.amazonaws.com"), nil),
-		Path:        jsii.String(AppRolePath(props.Stage)),
+		Path:        jsii.String(AppRolePath(stage)),
 		Description: jsii.String("Lets CodeDeploy shift the " + LiveAliasName + " alias of " + name),
 	})
 	errorAlarm := awscloudwatch.NewAlarm(stack, jsii.String("LiveErrors"), &awscloudwatch.AlarmProps{
@@ -113,8 +114,11 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	deploymentConfig := awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE()
-	if props.Canary {
+	switch props.Environment.Traffic {
+	case TrafficCanary:
 		deploymentConfig = awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_5MINUTES()
+	case TrafficLinear:
+		deploymentConfig = awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
 	}
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
 		Application: awscodedeploy.NewLambdaApplication(stack, jsii.String("DeployApplication"), &awscodedeploy.LambdaApplicationProps{
@@ -135,11 +139,11 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
 		Handler:        alias,
 		RestApiName:    jsii.String(name),
-		Description:    jsii.String(fmt.Sprintf("Hello API, %s stage", props.Stage)),
+		Description:    jsii.String(fmt.Sprintf("Hello API, %s stage", stage)),
 		CloudWatchRole: jsii.Bool(false),
-		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String(props.Stage)},
+		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String(stage)},
 		// Export names are global per account and region: one per stage, never shared.
-		EndpointExportName: jsii.String(fmt.Sprintf("HelloApi-%s-Endpoint", props.Stage)),
+		EndpointExportName: jsii.String(fmt.Sprintf("HelloApi-%s-Endpoint", stage)),
 	})
 	allow(deploymentGroupRole, nagException{Rule: "AwsSolutions-IAM4",
 		Findings: []string{`Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited`},
@@ -159,5 +163,5 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		out.OverrideLogicalId(jsii.String(ApiEndpointOutput))
 	}
 
-	return &ApplicationStack{Stack: stack, Stage: props.Stage, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
+	return &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
 }

@@ -12,8 +12,8 @@ import (
 var applicationStages = []struct {
 	stackID, stage, account string
 }{
-	{DevApplicationStackID, DevStage, testConfig.DevAccountID},
-	{ProdApplicationStackID, ProdStage, testConfig.ProdAccountID},
+	{DevApplicationStackID, DevStage, devAccount},
+	{ProdApplicationStackID, ProdStage, prodAccount},
 }
 
 func TestApplicationStack(t *testing.T) {
@@ -91,9 +91,9 @@ func TestApplicationStacksNeedNoBootstrap(t *testing.T) {
 
 func TestApplicationStacksTargetTheirAccounts(t *testing.T) {
 	for _, c := range applicationStages {
-		s := built.DevApplication
+		s := built.Applications[0]
 		if c.stage == ProdStage {
-			s = built.ProdApplication
+			s = built.Applications[1]
 		}
 		assert.Equal(t, c.account, *s.Account(), "%s deploys to the %s account", c.stackID, c.stage)
 		assert.Equal(t, testConfig.Region, *s.Region())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -16,17 +17,26 @@ import (
 
 // Stacks holds a handle to every stack of the app.
 type Stacks struct {
-	Repository      *RepositoryStack
-	Lambda          *LambdaStack
-	DevApplication  *ApplicationStack
-	ProdApplication *ApplicationStack
-	Pipeline        *PipelineStack
-	ProdRoles       *ProdRolesStack
+	Repository *RepositoryStack
+	Lambda     *LambdaStack
+	// Applications are the application templates, one per environment, in deployment order.
+	Applications []*ApplicationStack
+	Pipeline     *PipelineStack
+	// Roles are the roles stacks, one per account other than the pipeline's.
+	Roles []*AccountRolesStack
 }
 
 // All returns the stacks in deployment order.
 func (s *Stacks) All() []awscdk.Stack {
-	return []awscdk.Stack{s.Repository.Stack, s.Lambda.Stack, s.DevApplication.Stack, s.ProdApplication.Stack, s.Pipeline.Stack, s.ProdRoles.Stack}
+	all := []awscdk.Stack{s.Repository.Stack, s.Lambda.Stack}
+	for _, a := range s.Applications {
+		all = append(all, a.Stack)
+	}
+	all = append(all, s.Pipeline.Stack)
+	for _, r := range s.Roles {
+		all = append(all, r.Stack)
+	}
+	return all
 }
 
 // Build creates every stack of the app from a validated config.
@@ -38,44 +48,69 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev := Target{Account: cfg.DevAccountID, Region: cfg.Region}
-	prod := Target{Account: cfg.ProdAccountID, Region: cfg.Region}
+	home := Target{Account: cfg.PipelineAccount(), Region: cfg.Region}
 
 	addSecurityChecks(app)
 
 	s := &Stacks{}
 	s.Repository = NewRepositoryStack(app, RepositoryStackID, RepositoryStackProps{
-		Target: dev,
+		Target: home,
 		Name:   cfg.RepositoryName,
 	})
 	s.Lambda = NewLambdaStack(app, LambdaStackID, LambdaStackProps{
-		Target:  dev,
+		Target:  home,
 		CodeDir: filepath.Join(root, "lambda", "python"),
 	})
-	s.DevApplication = NewApplicationStack(app, DevApplicationStackID, ApplicationStackProps{
-		Target: dev,
-		Stage:  DevStage,
-	})
-	s.ProdApplication = NewApplicationStack(app, ProdApplicationStackID, ApplicationStackProps{
-		Target: prod,
-		Stage:  ProdStage,
-		Canary: true,
-	})
+	for _, env := range cfg.Environments {
+		s.Applications = append(s.Applications, NewApplicationStack(app, env.StackID(), ApplicationStackProps{
+			Target:      Target{Account: env.Account, Region: cfg.Region},
+			Environment: env,
+		}))
+	}
 	if s.Pipeline, err = NewPipelineStack(app, PipelineStackID, PipelineStackProps{
-		Config:          cfg,
-		DevApplication:  s.DevApplication,
-		ProdApplication: s.ProdApplication,
+		Config:       cfg,
+		Applications: s.Applications,
 	}); err != nil {
 		return nil, err
 	}
-	if s.ProdRoles, err = NewProdRolesStack(app, ProdRolesStackID, ProdRolesStackProps{
-		Target:         prod,
-		DevAccountID:   cfg.DevAccountID,
-		ArtifactBucket: ArtifactBucketName(cfg.DevAccountID),
-	}); err != nil {
-		return nil, err
+	for _, account := range RemoteAccounts(cfg) {
+		envs := EnvironmentsIn(cfg, account)
+		roles, err := NewAccountRolesStack(app, RolesStackID(envs), AccountRolesStackProps{
+			Target:          Target{Account: account, Region: cfg.Region},
+			PipelineAccount:     cfg.PipelineAccount(),
+			PipelineEnvironment: cfg.Environments[0].Name,
+			ArtifactBucket:      ArtifactBucketName(cfg.PipelineAccount()),
+			Environments:        envs,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.Roles = append(s.Roles, roles)
 	}
 	return s, nil
+}
+
+// RemoteAccounts lists the accounts other than the pipeline's, in the order their first
+// environment deploys.
+func RemoteAccounts(cfg Config) []string {
+	var out []string
+	for _, e := range cfg.Environments {
+		if e.Account != cfg.PipelineAccount() && !slices.Contains(out, e.Account) {
+			out = append(out, e.Account)
+		}
+	}
+	return out
+}
+
+// EnvironmentsIn lists the environments that deploy to an account, in deployment order.
+func EnvironmentsIn(cfg Config, account string) []Environment {
+	var out []Environment
+	for _, e := range cfg.Environments {
+		if e.Account == account {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // addSecurityChecks runs cdk-nag's AWS Solutions rules over every stack at every synth, so

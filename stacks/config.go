@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,33 +27,42 @@ const (
 	ProdApprovalKey   = "prod-approval"
 	ConnectionArnKey  = "github-connection-arn"
 	GitHubRepoKey     = "github-repository"
+	EnvironmentsKey   = "environments"
 )
 
 // ContextKeys lists every key LoadConfig reads, in the order the README documents them.
-var ContextKeys = []string{DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey,
+var ContextKeys = []string{EnvironmentsKey, DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey,
 	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey}
 
-// Config is everything the stacks need to know about the two accounts. It is read once from the
+// Config is everything the stacks need to know about the accounts. It is read once from the
 // CDK context, validated, and then passed by value: no stack reads context or the environment.
 type Config struct {
-	// DevAccountID hosts the repository, the pipeline, its artifacts and the dev application.
-	DevAccountID string
-	// ProdAccountID hosts the prod application and the two roles the pipeline assumes there.
-	ProdAccountID string
-	// Region is where every stack of both accounts lives. CodePipeline needs an artifact
-	// bucket per region it deploys to, so one region keeps the artifact path to prod simple.
+	// Environments are the places the pipeline deploys to, in order. The first one's account
+	// hosts the repository, the pipeline and its artifacts; every other account gets a roles
+	// stack that the pipeline assumes into.
+	Environments []Environment
+	// Region is where every stack of every account lives. CodePipeline needs an artifact
+	// bucket per region it deploys to, so one region keeps the artifact path simple.
 	Region string
 	// RepositoryName is the CodeCommit repository the pipeline watches.
 	RepositoryName string
 	// Branch is the branch whose pushes start the pipeline.
 	Branch string
-	// SkipProdApproval removes the manual approval in front of the prod deployment. It is a
-	// "skip" so that the zero value, and so any Config built in code, keeps the approval.
-	SkipProdApproval bool
 	// ConnectionArn and GitHubRepository ("owner/name"), set together, make the pipeline build
 	// from GitHub through an AWS CodeConnections connection instead of CodeCommit.
 	ConnectionArn    string
 	GitHubRepository string
+	// shorthand records that Environments came from dev-account/prod-account, so errors name
+	// those keys.
+	shorthand bool
+}
+
+// PipelineAccount is the account of the first environment, which hosts the pipeline.
+func (c Config) PipelineAccount() string {
+	if len(c.Environments) == 0 {
+		return ""
+	}
+	return c.Environments[0].Account
 }
 
 // UsesGitHub reports whether the pipeline's source is GitHub rather than CodeCommit.
@@ -77,13 +87,22 @@ func LoadConfig(app awscdk.App) (Config, error) {
 			values[key] = v
 		}
 	}
-	return NewConfig(values)
+	root, err := moduleRoot()
+	if err != nil {
+		return Config{}, err
+	}
+	file, _ := cdkJSONContextRaw(filepath.Join(root, "cdk.json"))
+	return newConfig(values, file)
 }
 
 // NewConfig builds a Config from raw context values (strings from `-c`, or JSON values from
 // cdk.json) and validates it. It fills only the defaults that cannot point at a wrong account:
 // the repository name follows the dev account. Accounts and the region are never guessed.
-func NewConfig(values map[string]any) (Config, error) {
+func NewConfig(values map[string]any) (Config, error) { return newConfig(values, nil) }
+
+// newConfig is NewConfig knowing the context of cdk.json, so that a form given on the command
+// line can replace the other form held in the file (chooseForm).
+func newConfig(values, file map[string]any) (Config, error) {
 	var errs []error
 	str := func(key string) string {
 		switch v := values[key].(type) {
@@ -119,19 +138,46 @@ func NewConfig(values map[string]any) (Config, error) {
 		return def
 	}
 	cfg := Config{
-		DevAccountID:     str(DevAccountKey),
-		ProdAccountID:    str(ProdAccountKey),
 		Region:           str(RegionKey),
 		RepositoryName:   str(RepositoryNameKey),
 		Branch:           str(BranchKey),
-		SkipProdApproval: !boolean(ProdApprovalKey, true),
 		ConnectionArn:    str(ConnectionArnKey),
 		GitHubRepository: str(GitHubRepoKey),
 	}
-	if cfg.RepositoryName == "" && accountPattern.MatchString(cfg.DevAccountID) {
-		cfg.RepositoryName = DefaultRepositoryName(cfg.DevAccountID)
+	useList, err := chooseForm(values, file)
+	switch {
+	case err != nil:
+		errs = append(errs, err)
+	case useList:
+		envs, envErrs := parseEnvironments(values[EnvironmentsKey])
+		cfg.Environments = envs
+		errs = append(errs, envErrs...)
+	default:
+		cfg.shorthand = true
+		dev, prod := str(DevAccountKey), str(ProdAccountKey)
+		cfg.Environments = shorthandEnvironments(dev, prod, boolean(ProdApprovalKey, true))
+		if dev != "" && dev == prod {
+			errs = append(errs, fmt.Errorf("%s: %q is the same account as %s; a cross-account pipeline needs two accounts: set %s to the production account's ID",
+				ProdAccountKey, prod, DevAccountKey, ProdAccountKey))
+		}
 	}
-	errs = append(errs, cfg.Validate())
+	if cfg.RepositoryName == "" && accountPattern.MatchString(cfg.PipelineAccount()) {
+		cfg.RepositoryName = DefaultRepositoryName(cfg.PipelineAccount())
+	}
+	// Validate sees only values; a key parseEnvironments already reported is not repeated.
+	reported := map[string]bool{}
+	for _, e := range errs {
+		if key, _, ok := strings.Cut(e.Error(), ":"); ok {
+			reported[key] = true
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if key, _, _ := strings.Cut(e.Error(), ":"); !reported[key] {
+				errs = append(errs, e)
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration; set these in the \"context\" of cdk.json or pass -c key=value:\n%w", err)
 	}
@@ -148,22 +194,14 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, fmt.Errorf("%s: %q %s; %s", key, value, why, fix))
 	}
-	for _, a := range []struct{ key, value string }{{DevAccountKey, c.DevAccountID}, {ProdAccountKey, c.ProdAccountID}} {
-		if !accountPattern.MatchString(a.value) {
-			add(a.key, a.value, "is not an AWS account ID", "use the 12-digit ID, e.g. from `aws sts get-caller-identity --query Account`")
-		}
-	}
-	if c.DevAccountID != "" && c.DevAccountID == c.ProdAccountID {
-		add(ProdAccountKey, c.ProdAccountID, "is the same account as "+DevAccountKey,
-			"a cross-account pipeline needs two accounts: set prod-account to the production account's ID")
-	}
+	errs = append(errs, c.validateEnvironments()...)
 	if !slices.Contains(knownRegions(), c.Region) {
 		add(RegionKey, c.Region, "is not an AWS region this CDK version knows", "use a region code such as us-east-1 or eu-west-1")
 	}
 	// An empty name follows from a bad dev account, which is already reported.
 	if c.RepositoryName != "" && (!repositoryPattern.MatchString(c.RepositoryName) || strings.HasSuffix(c.RepositoryName, ".git")) {
 		add(RepositoryNameKey, c.RepositoryName, "is not a valid CodeCommit repository name",
-			"use 1-100 letters, digits, '.', '_' or '-', not ending in .git (or leave it unset for repo-<dev-account>)")
+			"use 1-100 letters, digits, '.', '_' or '-', not ending in .git (or leave it unset for repo-<pipeline account>)")
 	}
 	if why := branchProblem(c.Branch); c.Branch == "" || why != "" {
 		add(BranchKey, c.Branch, why, "use the name of the branch whose pushes should deploy, e.g. main")
@@ -182,6 +220,43 @@ func (c Config) Validate() error {
 		add(GitHubRepoKey, c.GitHubRepository, "is not a GitHub repository", "write it as owner/name, e.g. my-org/my-app")
 	}
 	return errors.Join(errs...)
+}
+
+// validateEnvironments checks the values of the environments: names, accounts, traffic, and
+// that names are unique. Errors name the shorthand keys when the list came from them.
+func (c Config) validateEnvironments() []error {
+	if len(c.Environments) == 0 {
+		return []error{fmt.Errorf("%s: is not set; list the environments in deployment order, or set %s and %s", EnvironmentsKey, DevAccountKey, ProdAccountKey)}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, e := range c.Environments {
+		label := func(key string) string { return fmt.Sprintf("%s[%d].%s", EnvironmentsKey, i, key) }
+		if c.shorthand {
+			label = func(string) string { return []string{DevAccountKey, ProdAccountKey}[min(i, 1)] }
+		}
+		if !accountPattern.MatchString(e.Account) {
+			if e.Account == "" {
+				errs = append(errs, fmt.Errorf("%s: is not set; use the 12-digit ID, e.g. from `aws sts get-caller-identity --query Account`", label(envAccountKey)))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %q is not an AWS account ID; use the 12-digit ID, e.g. from `aws sts get-caller-identity --query Account`", label(envAccountKey), e.Account))
+			}
+		}
+		if c.shorthand {
+			continue
+		}
+		if !envNamePattern.MatchString(e.Name) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a valid name; use lowercase letters and digits, starting with a letter (e.g. staging)", label(envNameKey), e.Name))
+		}
+		if seen[e.Name] {
+			errs = append(errs, fmt.Errorf("%s: %q is used twice; names must be unique", label(envNameKey), e.Name))
+		}
+		seen[e.Name] = true
+		if !slices.Contains([]Traffic{TrafficAllAtOnce, TrafficCanary, TrafficLinear}, e.Traffic) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a traffic style; use all-at-once, canary or linear", label(envTrafficKey), e.Traffic))
+		}
+	}
+	return errs
 }
 
 // branchProblem applies the git rules for branch names that a user is likely to break, so a bad
@@ -229,6 +304,21 @@ func CDKJSONContext(path string) (map[string]any, error) {
 	}
 	for _, k := range ContextKeys {
 		delete(file.Context, k)
+	}
+	return file.Context, nil
+}
+
+// cdkJSONContextRaw returns the whole "context" of a cdk.json file.
+func cdkJSONContextRaw(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return file.Context, nil
 }

@@ -22,11 +22,14 @@ func TestNewConfigAcceptsValidInput(t *testing.T) {
 	cfg, err := NewConfig(validValues())
 	require.NoError(t, err)
 	assert.Equal(t, Config{
-		DevAccountID:   "123456789012",
-		ProdAccountID:  "210987654321",
+		Environments: []Environment{
+			{Name: "dev", Account: "123456789012", Traffic: TrafficAllAtOnce},
+			{Name: "prod", Account: "210987654321", Approval: true, Traffic: TrafficCanary},
+		},
 		Region:         "eu-west-1",
 		RepositoryName: "repo-123456789012",
 		Branch:         "main",
+		shorthand:      true,
 	}, cfg, "the repository name defaults to repo-<dev-account>, as in the workshop; prod needs approval by default")
 	assert.False(t, cfg.UsesGitHub())
 
@@ -35,7 +38,7 @@ func TestNewConfigAcceptsValidInput(t *testing.T) {
 		v[ProdApprovalKey] = off
 		cfg, err = NewConfig(v)
 		require.NoError(t, err)
-		assert.True(t, cfg.SkipProdApproval, "prod-approval=%v (from cdk.json or -c) turns the approval off", off)
+		assert.False(t, cfg.Environments[1].Approval, "prod-approval=%v (from cdk.json or -c) turns the approval off", off)
 	}
 
 	v := validValues()
@@ -130,7 +133,7 @@ func TestLoadConfigReadsContext(t *testing.T) {
 	cfg, err := LoadConfig(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
 	require.NoError(t, err)
 	assert.Equal(t, "from-context", cfg.RepositoryName)
-	assert.Equal(t, "210987654321", cfg.ProdAccountID)
+	assert.Equal(t, "210987654321", cfg.Environments[1].Account)
 }
 
 func TestShippedCdkJSONIsAValidOfflineConfig(t *testing.T) {
@@ -145,7 +148,8 @@ func TestShippedCdkJSONIsAValidOfflineConfig(t *testing.T) {
 	}
 	cfg, err := NewConfig(values)
 	require.NoError(t, err, "`make synth` on a fresh clone must work with cdk.json alone")
-	for _, account := range []string{cfg.DevAccountID, cfg.ProdAccountID} {
+	for _, e := range cfg.Environments {
+		account := e.Account
 		assert.Equal(t, strings.Repeat(account[:1], 12), account, "shipped accounts must be obvious placeholders (one digit repeated)")
 	}
 }
@@ -153,7 +157,7 @@ func TestShippedCdkJSONIsAValidOfflineConfig(t *testing.T) {
 func TestBuildRejectsInvalidConfigBeforeCreatingStacks(t *testing.T) {
 	fresh := awscdk.NewApp(nil)
 	bad := testConfig
-	bad.ProdAccountID = bad.DevAccountID
+	bad.Environments = shorthandEnvironments(devAccount, "not-an-account", true)
 	s, err := Build(fresh, bad)
 	require.Error(t, err)
 	assert.Nil(t, s)

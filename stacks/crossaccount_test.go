@@ -21,7 +21,7 @@ func prodRoleArns(t *testing.T) map[string]string {
 	for _, r := range resourcesOf(ProdRolesStackID, "AWS::IAM::Role") {
 		name, ok := get(r, "Properties", "RoleName").(string)
 		require.True(t, ok, "prod roles need fixed names: the dev account refers to them by name")
-		out[name] = fmt.Sprintf("arn:aws:iam::%s:role/%s", *built.ProdRoles.Account(), name)
+		out[name] = fmt.Sprintf("arn:aws:iam::%s:role/%s", *built.Roles[0].Account(), name)
 	}
 	return out
 }
@@ -73,7 +73,7 @@ func TestArtifactPoliciesNameOnlyTheProdRoles(t *testing.T) {
 			}
 			for _, p := range list(get(s, "Principal", "AWS")) {
 				arn, _ := p.(string)
-				if strings.Contains(arn, ":"+testConfig.DevAccountID+":") {
+				if strings.Contains(arn, ":"+devAccount+":") {
 					continue // the dev account's own administration of its key
 				}
 				crossAccount = append(crossAccount, p)
@@ -192,7 +192,7 @@ func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
 	require.NotNil(t, pipelineRole, "the pipeline's service role is created in its stack")
 	name, _ := get(pipelineRole, "Properties", "RoleName").(string)
 	require.NotEmpty(t, name, "the pipeline role needs a fixed name for prod to trust it")
-	pipelineRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", testConfig.DevAccountID, name)
+	pipelineRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, name)
 
 	for _, r := range resourcesOf(ProdRolesStackID, "AWS::IAM::Role") {
 		if get(r, "Properties", "RoleName") != CrossAccountRoleName {
@@ -201,7 +201,7 @@ func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
 		statements := list(get(r, "Properties", "AssumeRolePolicyDocument", "Statement"))
 		require.Len(t, statements, 1)
 		s := statements[0]
-		assert.Equal(t, "arn:aws:iam::"+testConfig.DevAccountID+":root", get(s, "Principal", "AWS"),
+		assert.Equal(t, "arn:aws:iam::"+devAccount+":root", get(s, "Principal", "AWS"),
 			"the principal is the dev account, so the trust deploys before the pipeline role exists")
 		assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRoleArn}}, get(s, "Condition"),
 			"only the pipeline's own role may assume CodePipelineCrossAccountRole, not any principal of the dev account")

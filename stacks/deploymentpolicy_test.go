@@ -546,7 +546,7 @@ func resolveArn(stackID string, v any) string {
 			case "AWS::AccountId":
 				return account
 			case ArtifactKeyArnParameter:
-				return fmt.Sprintf("arn:aws:kms:%s:%s:key/0123abcd-0123-abcd-0123-0123456789ab", region, testConfig.DevAccountID)
+				return fmt.Sprintf("arn:aws:kms:%s:%s:key/0123abcd-0123-abcd-0123-0123456789ab", region, devAccount)
 			}
 			return "name-of-" + ref
 		}

@@ -16,12 +16,24 @@ import (
 // Test accounts. They differ from cdk.json's placeholders on purpose: a test that passes only
 // because some value happens to equal the shipped placeholder would hide a hard-coded account.
 var testConfig = Config{
-	DevAccountID:   "123456789012",
-	ProdAccountID:  "210987654321",
+	Environments:   shorthandEnvironments(devAccount, prodAccount, true),
 	Region:         "eu-west-1",
 	RepositoryName: "team-repo",
 	Branch:         "trunk",
+	shorthand:      true,
 }
+
+const devAccount, prodAccount = "123456789012", "210987654321"
+
+// The default pair's names, as the tests of the two-environment setup use them.
+var (
+	devEnv, prodEnv         = testConfig.Environments[0], testConfig.Environments[1]
+	DevApplicationStackID   = devEnv.StackID()
+	ProdApplicationStackID  = prodEnv.StackID()
+	DevDeploymentStackName  = devEnv.DeploymentStackName()
+	ProdDeploymentStackName = prodEnv.DeploymentStackName()
+	ProdRolesStackID        = RolesStackID([]Environment{prodEnv})
+)
 
 // One synthesized app for the whole package: a jsii start and a synth cost seconds, an
 // assertion on the result a few milliseconds.

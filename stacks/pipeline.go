@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -18,35 +20,41 @@ import (
 	"github.com/crossaccount/cross-account-pipeline/policies"
 )
 
-// PipelineStackProps configures the pipeline in the dev account.
+// PipelineStackProps configures the pipeline in the first environment's account.
 type PipelineStackProps struct {
 	Config Config
-	// The application stacks whose templates the pipeline deploys; their LambdaCode tells the
-	// deploy actions which parameters receive the build output.
-	DevApplication  *ApplicationStack
-	ProdApplication *ApplicationStack
+	// The application stacks whose templates the pipeline deploys, one per environment in
+	// deployment order; their LambdaCode tells the deploy actions which parameters receive the
+	// build output.
+	Applications []*ApplicationStack
 }
 
-// PipelineStack is the CI/CD pipeline in the dev account: source, build and synth, a deploy to
-// dev, and a deploy to prod through the roles of ProdAccountRolesStack.
+// PipelineStack is the CI/CD pipeline in the first environment's account: source, build and
+// synth, then a deploy stage per environment, through the roles of the account's roles stack
+// for every other account.
 type PipelineStack struct {
 	awscdk.Stack
 	Pipeline       awscodepipeline.Pipeline
 	ArtifactKey    awskms.Key
 	ArtifactBucket awss3.Bucket
-	// DevDeploymentRole is the dev twin of the prod CloudFormationDeploymentRole.
-	DevDeploymentRole awsiam.Role
-	// The prod roles, imported by the ARNs that ProdAccountRolesStack creates.
-	ProdCrossAccountRole awsiam.IRole
-	ProdDeploymentRole   awsiam.IRole
+	// LocalDeploymentRoles are the deployment roles of the environments in the pipeline's own
+	// account (twins of the roles stacks' CloudFormationDeploymentRole), by environment name.
+	LocalDeploymentRoles map[string]awsiam.Role
+	// DeploymentRoles are every environment's deployment role, by environment name: the local
+	// ones, and those of other accounts imported by the ARNs their roles stacks create.
+	DeploymentRoles map[string]awsiam.IRole
+	// CrossAccountRoles are the roles the pipeline assumes in other accounts, by account.
+	CrossAccountRoles map[string]awsiam.IRole
 }
 
 // NewPipelineStack creates the artifact store, the build projects and the pipeline.
 func NewPipelineStack(scope constructs.Construct, id string, props PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
-	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(Target{cfg.DevAccountID, cfg.Region},
-		"Cross-account CI/CD pipeline: builds in this account, deploys to dev and to prod account "+cfg.ProdAccountID, false))
-	s := &PipelineStack{Stack: stack}
+	home := cfg.PipelineAccount()
+	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(Target{home, cfg.Region},
+		"Cross-account CI/CD pipeline: builds in this account, deploys to "+deployList(cfg), false))
+	s := &PipelineStack{Stack: stack, LocalDeploymentRoles: map[string]awsiam.Role{},
+		DeploymentRoles: map[string]awsiam.IRole{}, CrossAccountRoles: map[string]awsiam.IRole{}}
 
 	// Artifacts cross into the prod account, so they are encrypted with a customer managed key
 	// that the prod roles may use: the AWS managed S3 key cannot be shared across accounts.
@@ -59,7 +67,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	s.ArtifactBucket = awss3.NewBucket(stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
-		BucketName:        jsii.String(ArtifactBucketName(cfg.DevAccountID)),
+		BucketName:        jsii.String(ArtifactBucketName(home)),
 		Encryption:        awss3.BucketEncryption_KMS,
 		EncryptionKey:     s.ArtifactKey,
 		BucketKeyEnabled:  jsii.Bool(true),
@@ -75,22 +83,30 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		Reason: "The artifact bucket is read and written only by the pipeline's roles, and CloudTrail records who used it. " +
 			"A log bucket would only move the same finding to the log bucket."})
 
-	s.ProdCrossAccountRole = importRole(stack, "ProdCrossAccountRole", cfg.ProdAccountID, CrossAccountRoleName)
-	s.ProdDeploymentRole = importRole(stack, "ProdDeploymentRole", cfg.ProdAccountID, DeploymentRoleName)
-
-	// CloudFormation in prod makes Lambda fetch the code from this bucket with the deployment
-	// role's credentials, so that role needs the artifacts too. The pipeline grants the cross
-	// account role by itself. Naming the roles, not the prod account, keeps every other
-	// principal of the prod account out.
-	s.ArtifactBucket.GrantRead(s.ProdDeploymentRole, nil)
-
-	s.DevDeploymentRole = awsiam.NewRole(stack, jsii.String("DevDeploymentRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
-		Description: jsii.String("Used by CloudFormation to create " + DevDeploymentStackName),
-	})
-	values := policyValues(stack, DevDeploymentStackName, DevStage, ArtifactBucketName(cfg.DevAccountID), *s.ArtifactKey.KeyArn())
-	if err := attachPolicy(s.DevDeploymentRole, policies.DeploymentRole, values, nil); err != nil {
-		return nil, err
+	for _, env := range cfg.Environments {
+		if env.Account == home {
+			role := awsiam.NewRole(stack, jsii.String(env.Title()+"DeploymentRole"), &awsiam.RoleProps{
+				AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
+				Description: jsii.String("Used by CloudFormation to create " + env.DeploymentStackName()),
+			})
+			values := policyValues(stack, env, ArtifactBucketName(home), *s.ArtifactKey.KeyArn())
+			if err := attachPolicy(role, "", policies.DeploymentRole, values, nil); err != nil {
+				return nil, err
+			}
+			s.LocalDeploymentRoles[env.Name] = role
+			s.DeploymentRoles[env.Name] = role
+			continue
+		}
+		if _, ok := s.CrossAccountRoles[env.Account]; !ok {
+			s.CrossAccountRoles[env.Account] = importRole(stack, env.Title()+"CrossAccountRole", env.Account, CrossAccountRoleName)
+		}
+		role := importRole(stack, env.Title()+"DeploymentRole", env.Account, DeploymentRoleNameFor(env))
+		s.DeploymentRoles[env.Name] = role
+		// CloudFormation in the other account makes Lambda fetch the code from this bucket with
+		// the deployment role's credentials, so that role needs the artifacts too. The pipeline
+		// grants the cross-account role by itself. Naming the roles, not the account, keeps
+		// every other principal of that account out.
+		s.ArtifactBucket.GrantRead(role, nil)
 	}
 
 	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket, nil)
@@ -101,13 +117,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	if err != nil {
 		return nil, err
 	}
-	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, map[string]string{
-		"DEV_ACCOUNT":     cfg.DevAccountID,
-		"PROD_ACCOUNT":    cfg.ProdAccountID,
-		"REGION":          cfg.Region,
-		"REPOSITORY_NAME": cfg.RepositoryName,
-		"BRANCH":          cfg.Branch,
-	})
+	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, synthEnvironment(cfg), props.Applications...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,22 +126,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
 
-	deployDev := deployStage{
-		Name:           deployDevStage,
-		App:            props.DevApplication,
-		StackName:      DevDeploymentStackName,
-		DeploymentRole: s.DevDeploymentRole,
-		// Dev alone may replace a stack that failed: a failed first create leaves it in
-		// ROLLBACK_COMPLETE, which cannot be updated, and dev holds nothing worth keeping.
-		ReplaceOnFailure: true,
-	}
-	deployProd := deployStage{
-		Name:             deployProdStage,
-		App:              props.ProdApplication,
-		StackName:        ProdDeploymentStackName,
-		DeploymentRole:   s.ProdDeploymentRole,
-		CrossAccountRole: s.ProdCrossAccountRole,
-	}
 	stages := []*awscodepipeline.StageProps{
 		{
 			StageName: jsii.String("Source"),
@@ -154,28 +148,45 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 				}),
 			},
 		},
-		deployDev.props(smoke, source, lambdaOut, cdkOut),
 	}
-	if !cfg.SkipProdApproval {
-		// The approval is a stage of its own, not an action of Deploy_Prod: a stage rollback
-		// re-runs every action of the stage, and a rollback must not wait for a person.
-		stages = append(stages, &awscodepipeline.StageProps{
-			StageName: jsii.String(approveProdStage),
-			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
-				ActionName: jsii.String("Approve"),
-				AdditionalInformation: jsii.String("Dev is deployed and passed its smoke test. Approving deploys this commit to prod account " +
-					cfg.ProdAccountID + " (10% canary for 5 minutes, rolled back on errors)."),
-				ExternalEntityLink: jsii.String("#{" + deployDevStage + "." + ApiEndpointOutput + "}"),
-			})},
-		})
+	for i, app := range props.Applications {
+		env := app.Environment
+		if env.Approval {
+			// The approval is a stage of its own, not an action of the deploy stage: a stage
+			// rollback re-runs every action of the stage, and a rollback must not wait for a person.
+			approve := &awscodepipelineactions.ManualApprovalActionProps{
+				ActionName:            jsii.String("Approve"),
+				AdditionalInformation: jsii.String(approvalText(props.Applications, i)),
+			}
+			if i > 0 {
+				approve.ExternalEntityLink = jsii.String("#{" + props.Applications[i-1].Environment.DeployStage() + "." + ApiEndpointOutput + "}")
+			}
+			stages = append(stages, &awscodepipeline.StageProps{
+				StageName: jsii.String(env.ApproveStage()),
+				Actions:   &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(approve)},
+			})
+		}
+		d := deployStage{
+			Name:           env.DeployStage(),
+			App:            app,
+			StackName:      env.DeploymentStackName(),
+			DeploymentRole: s.DeploymentRoles[env.Name],
+			// Only the first environment may replace a stack that failed: a failed first create
+			// leaves it in ROLLBACK_COMPLETE, which cannot be updated, and the first environment
+			// holds nothing worth keeping. Every later one is updated, never replaced.
+			ReplaceOnFailure: i == 0,
+		}
+		if env.Account != home {
+			d.CrossAccountRole = s.CrossAccountRoles[env.Account]
+		}
+		stages = append(stages, d.props(smoke, source, lambdaOut, cdkOut))
 	}
-	stages = append(stages, deployProd.props(smoke, source, lambdaOut, cdkOut))
 
 	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
 	pipelineRole := awsiam.NewRole(stack, jsii.String("PipelineRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(PipelineRoleName),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
-		Description: jsii.String("Service role of " + PipelineName + "; the only principal the prod roles trust"),
+		Description: jsii.String("Service role of " + PipelineName + "; the only principal the " + remoteNames(cfg) + " roles trust"),
 	})
 	s.Pipeline = awscodepipeline.NewPipeline(stack, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
 		PipelineName:   jsii.String(PipelineName),
@@ -185,15 +196,27 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		Stages:         &stages,
 	})
 
+	// The deploy actions in the pipeline's own account get CDK's generated policies.
+	var localStackNames, localEnvNames []string
+	for _, e := range cfg.Environments {
+		if e.Account == home {
+			localStackNames = append(localStackNames, e.DeploymentStackName())
+			localEnvNames = append(localEnvNames, e.Name)
+		}
+	}
+	localStacks, localNames := strings.Join(localStackNames, "|"), strings.Join(localEnvNames, " and ")
+	if len(localStackNames) > 1 {
+		localStacks = "(" + localStacks + ")"
+	}
 	allow(pipelineRole, artifactGrants...)
 	allow(s.Pipeline, append(artifactGrants,
 		nagException{Rule: "AwsSolutions-IAM5",
-			Findings: []string{`Action::cloudformation:(DescribeStack|GetTemplate)\*`, `Resource::arn:.*:cloudformation:.*:stack/` + DevDeploymentStackName + `/\*`},
-			Reason: "CDK's policy for the dev deploy action: read-only describe/get variants on the one application " +
+			Findings: []string{`Action::cloudformation:(DescribeStack|GetTemplate)\*`, `Resource::arn:.*:cloudformation:.*:stack/` + localStacks + `/\*`},
+			Reason: "CDK's policy for the " + localNames + " deploy action: read-only describe/get variants on the one application " +
 				"stack, whose ARN ends in an ID CloudFormation generates."})...)
 
 	awscdk.NewCfnOutput(stack, jsii.String(ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
-		Description: jsii.String("Pass to " + ProdRolesStackID + " as parameter " + ArtifactKeyArnParameter),
+		Description: jsii.String("Pass to " + rolesStackList(cfg) + " as parameter " + ArtifactKeyArnParameter),
 		Value:       s.ArtifactKey.KeyArn(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String(ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
@@ -201,14 +224,6 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 
 	return s, nil
 }
-
-// Names of the deploy stages; each deploy action publishes its stack's outputs as variables in
-// the namespace of its stage's name.
-const (
-	deployDevStage   = "Deploy_Dev"
-	approveProdStage = "Approve_Prod"
-	deployProdStage  = "Deploy_Prod"
-)
 
 // deployStage is one environment's deploy stage: CloudFormation creates or updates the
 // application stack, then the smoke test calls its API.
@@ -302,10 +317,24 @@ func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
 // ARM, the architecture of the Lambda they build, encrypt their output with the artifact key,
 // and keep the caches their buildspec names in the artifact bucket, so a build does not pay the
 // cold compile of the CDK bindings (minutes) every time.
-func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, env map[string]string) (awscodebuild.PipelineProject, error) {
+//
+// For the synth project, apps are the application stacks whose templates it hands on: its
+// buildspec's artifact list is replaced by their template files.
+func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, env map[string]string, apps ...*ApplicationStack) (awscodebuild.PipelineProject, error) {
 	spec, err := assets.Buildspec(buildspec)
 	if err != nil {
 		return nil, err
+	}
+	if len(apps) > 0 {
+		artifacts, _ := spec["artifacts"].(map[string]any)
+		if artifacts == nil {
+			return nil, fmt.Errorf("buildspec %s has no artifacts section for the application templates", buildspec)
+		}
+		files := make([]any, len(apps))
+		for i, a := range apps {
+			files[i] = TemplateFile(*a.StackName())
+		}
+		artifacts["files"] = files
 	}
 	vars := map[string]*awscodebuild.BuildEnvironmentVariable{}
 	for k, v := range env {
@@ -328,6 +357,98 @@ func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket,
 			Reason: "CDK's default CodeBuild grants: the log streams of this project's own log group and the report " +
 				"groups named after the project; both names are generated per build."})...)
 	return project, nil
+}
+
+// deployList describes where the pipeline deploys: "dev and to prod account 222222222222".
+func deployList(cfg Config) string {
+	var parts []string
+	for _, e := range cfg.Environments {
+		p := e.Name
+		if e.Account != cfg.PipelineAccount() {
+			p += " account " + e.Account
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", to ") + " and to " + parts[len(parts)-1]
+}
+
+// remoteNames names the environments of other accounts: "prod", "staging and prod".
+func remoteNames(cfg Config) string {
+	var names []string
+	for _, e := range cfg.Environments {
+		if e.Account != cfg.PipelineAccount() {
+			names = append(names, e.Name)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// rolesStackList names the roles stacks that take the artifact key's ARN.
+func rolesStackList(cfg Config) string {
+	var ids []string
+	for _, account := range RemoteAccounts(cfg) {
+		ids = append(ids, RolesStackID(EnvironmentsIn(cfg, account)))
+	}
+	return strings.Join(ids, " and ")
+}
+
+// trafficText says how CodeDeploy shifts an environment's traffic, for the approver.
+func trafficText(t Traffic) string {
+	switch t {
+	case TrafficCanary:
+		return "10% canary for 5 minutes, rolled back on errors"
+	case TrafficLinear:
+		return "10% more every minute, rolled back on errors"
+	}
+	return "all traffic at once, rolled back on errors"
+}
+
+// approvalText tells the approver what the previous environment showed and what approving does.
+func approvalText(apps []*ApplicationStack, i int) string {
+	env := apps[i].Environment
+	text := "Approving deploys this commit to " + env.Name + " account " + env.Account + " (" + trafficText(env.Traffic) + ")."
+	if i > 0 {
+		text = apps[i-1].Environment.Title() + " is deployed and passed its smoke test. " + text
+	}
+	return text
+}
+
+// synthEnvironment is what CDK_Synth synthesizes with: the config the pipeline was deployed
+// with, so no account ID needs to be committed. The Makefile turns these into -c flags.
+func synthEnvironment(cfg Config) map[string]string {
+	env := map[string]string{
+		"REGION":          cfg.Region,
+		"REPOSITORY_NAME": cfg.RepositoryName,
+		"BRANCH":          cfg.Branch,
+	}
+	if cfg.shorthand {
+		env["DEV_ACCOUNT"], env["PROD_ACCOUNT"] = cfg.Environments[0].Account, cfg.Environments[1].Account
+		if !cfg.Environments[1].Approval {
+			env["PROD_APPROVAL"] = "false"
+		}
+		return env
+	}
+	env["ENVIRONMENTS"] = environmentsJSON(cfg.Environments)
+	return env
+}
+
+// environmentsJSON writes environments in the form of the environments key.
+func environmentsJSON(envs []Environment) string {
+	type entry struct {
+		Name     string  `json:"name"`
+		Account  string  `json:"account"`
+		Approval bool    `json:"approval"`
+		Traffic  Traffic `json:"traffic"`
+	}
+	out := make([]entry, len(envs))
+	for i, e := range envs {
+		out[i] = entry{e.Name, e.Account, e.Approval, e.Traffic}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
 }
 
 // artifactLifecycle expires only what nothing can roll back to. Pipeline artifacts (under the

@@ -68,7 +68,7 @@ func TestPipelineStages(t *testing.T) {
 }
 
 func TestPipelineDeployActions(t *testing.T) {
-	devRoleID := logicalID(t, built.Pipeline.Stack, built.Pipeline.DevDeploymentRole)
+	devRoleID := logicalID(t, built.Pipeline.Stack, built.Pipeline.LocalDeploymentRoles[DevStage])
 	cases := []struct {
 		stage, stackName, template string
 		// Only dev may replace a failed stack: REPLACE_ON_FAILURE deletes a stack in any failed
@@ -79,8 +79,8 @@ func TestPipelineDeployActions(t *testing.T) {
 		{"Deploy_Dev", DevDeploymentStackName, "CdkBuildOutput::" + TemplateFile(DevApplicationStackID), "REPLACE_ON_FAILURE",
 			props{"Fn::GetAtt": []any{devRoleID, "Arn"}}, nil},
 		{"Deploy_Prod", ProdDeploymentStackName, "CdkBuildOutput::" + TemplateFile(ProdApplicationStackID), "CREATE_UPDATE",
-			"arn:aws:iam::" + testConfig.ProdAccountID + ":role/" + DeploymentRoleName,
-			"arn:aws:iam::" + testConfig.ProdAccountID + ":role/" + CrossAccountRoleName},
+			"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
+			"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName},
 	}
 	for _, c := range cases {
 		t.Run(c.stage, func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestArtifactStore(t *testing.T) {
 	})
 	expect(t, "artifacts are encrypted with the shared key and never public", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props{
-			"BucketName": "artifact-bucket-" + testConfig.DevAccountID,
+			"BucketName": "artifact-bucket-" + devAccount,
 			"BucketEncryption": props{"ServerSideEncryptionConfiguration": []any{like(props{
 				"ServerSideEncryptionByDefault": props{
 					"SSEAlgorithm":   "aws:kms",
@@ -231,8 +231,8 @@ func TestBuildProjects(t *testing.T) {
 		env[get(v, "Name").(string)] = get(v, "Value")
 	}
 	assert.Equal(t, map[string]any{
-		"DEV_ACCOUNT":     testConfig.DevAccountID,
-		"PROD_ACCOUNT":    testConfig.ProdAccountID,
+		"DEV_ACCOUNT":     devAccount,
+		"PROD_ACCOUNT":    prodAccount,
 		"REGION":          testConfig.Region,
 		"REPOSITORY_NAME": testConfig.RepositoryName,
 		"BRANCH":          testConfig.Branch,

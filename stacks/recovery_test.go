@@ -61,8 +61,8 @@ func TestNoRetainedResourceBlocksACreate(t *testing.T) {
 // generalName writes a physical name of the test app the way the README does.
 func generalName(name string) string {
 	for _, r := range []struct{ from, to string }{
-		{testConfig.DevAccountID, "<dev-account>"},
-		{testConfig.ProdAccountID, "<prod-account>"},
+		{devAccount, "<dev-account>"},
+		{prodAccount, "<prod-account>"},
 	} {
 		name = strings.ReplaceAll(name, r.from, r.to)
 	}

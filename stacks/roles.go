@@ -60,23 +60,24 @@ func newFunctionLogging(scope constructs.Construct, logGroupName, path, descript
 // policyValues fills the placeholders of policies/ for the account and region of stack. The
 // partition, region and account are the stack's own tokens, never literals, so the same
 // documents serve any partition.
-func policyValues(stack awscdk.Stack, deploymentStack, stage, bucket, keyArn string) policies.Values {
+func policyValues(stack awscdk.Stack, env Environment, bucket, keyArn string) policies.Values {
 	return policies.Values{
 		policies.Partition:          *stack.Partition(),
 		policies.Region:             *stack.Region(),
 		policies.Account:            *stack.Account(),
 		policies.ArtifactBucket:     bucket,
 		policies.ArtifactKeyArn:     keyArn,
-		policies.StackName:          deploymentStack,
-		policies.AppName:            AppName(stage),
-		policies.DeploymentRoleName: DeploymentRoleName,
+		policies.StackName:          env.DeploymentStackName(),
+		policies.AppName:            env.AppName(),
+		policies.DeploymentRoleName: DeploymentRoleNameFor(env),
 	}
 }
 
 // attachPolicy gives role the statements of one policies/ document. With keyCondition set, the
 // statements about the artifact key go into a separate policy that exists only under that
-// condition, so the role can be deployed before the key exists.
-func attachPolicy(role awsiam.Role, name string, values policies.Values, keyCondition awscdk.CfnCondition) error {
+// condition, so the role can be deployed before the key exists. idPrefix tells apart the
+// policies of a role that gets the same document for several environments.
+func attachPolicy(role awsiam.Role, idPrefix, name string, values policies.Values, keyCondition awscdk.CfnCondition) error {
 	doc, err := policies.Load(name)
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func attachPolicy(role awsiam.Role, name string, values policies.Values, keyCond
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	role.AttachInlinePolicy(awsiam.NewPolicy(role, jsii.String("Policy"), &awsiam.PolicyProps{
+	role.AttachInlinePolicy(awsiam.NewPolicy(role, jsii.String(idPrefix+"Policy"), &awsiam.PolicyProps{
 		Document: awsiam.PolicyDocument_FromJson(filled),
 	}))
 	allow(role, deploymentPolicyWildcards...)
@@ -100,8 +101,8 @@ func attachPolicy(role awsiam.Role, name string, values policies.Values, keyCond
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	keyPolicy := awsiam.NewCfnPolicy(role, jsii.String("ArtifactKeyPolicy"), &awsiam.CfnPolicyProps{
-		PolicyName:     jsii.String("ArtifactKeyAccess"),
+	keyPolicy := awsiam.NewCfnPolicy(role, jsii.String(idPrefix+"ArtifactKeyPolicy"), &awsiam.CfnPolicyProps{
+		PolicyName:     jsii.String(idPrefix + "ArtifactKeyAccess"),
 		PolicyDocument: filled,
 		Roles:          &[]*string{role.RoleName()},
 	})

@@ -39,7 +39,7 @@ func variantPipeline(t *testing.T, cfg Config) map[string]any {
 
 func TestPipelineVariants(t *testing.T) {
 	cfg := testConfig
-	cfg.SkipProdApproval = true
+	cfg.Environments = shorthandEnvironments(devAccount, prodAccount, false)
 	cfg.ConnectionArn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab"
 	cfg.GitHubRepository = "my-org/my-app"
 	tmpl := variantPipeline(t, cfg)

@@ -23,13 +23,13 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per measurement")
 	coldRuns := flag.Int("cold-runs", 3, "runs of the cold-cache synth (each fills a new jsii package cache)")
-	stages := flag.String("stages", "0,2,4,8", "extra application stages for the scaling measurement")
+	stages := flag.String("environments", "2,3,5,8", "environment counts for the scaling measurement")
 	baseline := flag.Bool("baseline", true, "also time the JavaScript baseline (assets/bench/baseline) with the same CLI")
-	child := flag.Int("synth-extra-stages", -1, "internal: synthesize the app with this many extra stages and exit")
+	child := flag.Int("synth-environments", -1, "internal: synthesize the app with this many environments and exit")
 	flag.Parse()
 
 	if *child >= 0 {
-		if err := synthWithExtraStages(*child); err != nil {
+		if err := synthWithEnvironments(*child); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -113,13 +113,13 @@ func bench(runs, coldRuns int, stageList string, baseline bool) error {
 		return err
 	}
 	for _, n := range strings.Split(stageList, ",") {
-		extra, err := strconv.Atoi(strings.TrimSpace(n))
-		if err != nil {
-			return fmt.Errorf("-stages: %w", err)
+		count, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil || count < 1 {
+			return fmt.Errorf("-environments: %q is not a count of environments", n)
 		}
-		name := fmt.Sprintf("in-process synth, %d stacks", 6+extra)
+		name := fmt.Sprintf("in-process synth, %d environments", count)
 		if err := measure(name, runs, func(int) *exec.Cmd {
-			return exec.Command(self, "-synth-extra-stages", strconv.Itoa(extra))
+			return exec.Command(self, "-synth-environments", strconv.Itoa(count))
 		}); err != nil {
 			return err
 		}

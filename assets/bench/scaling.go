@@ -26,14 +26,25 @@ func shippedConfig() (stacks.Config, error) {
 	return stacks.NewConfig(file.Context)
 }
 
-// synthWithExtraStages synthesizes the app plus extra application stages in this process, the
-// way `cdk synth` runs it, with cdk.json's feature flags and the built-in validation on.
-func synthWithExtraStages(extra int) error {
+// synthWithEnvironments synthesizes the app with n environments in this process, the way
+// `cdk synth` runs it, with cdk.json's feature flags and the built-in validation on. The first
+// environment is cdk.json's pipeline account; the others share its second account (so one
+// roles stack grows with them), the last named prod.
+func synthWithEnvironments(n int) error {
 	defer jsii.Close()
 	cfg, err := shippedConfig()
 	if err != nil {
 		return err
 	}
+	envs := []stacks.Environment{cfg.Environments[0]}
+	for i := 1; i < n; i++ {
+		e := stacks.Environment{Name: fmt.Sprintf("stage%d", i), Account: cfg.Environments[len(cfg.Environments)-1].Account, Traffic: stacks.TrafficCanary}
+		if i == n-1 {
+			e.Name, e.Approval = "prod", true
+		}
+		envs = append(envs, e)
+	}
+	cfg.Environments = envs
 	ctx, err := stacks.CDKJSONContext("cdk.json")
 	if err != nil {
 		return err
@@ -46,12 +57,6 @@ func synthWithExtraStages(extra int) error {
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
 	if _, err := stacks.Build(app, cfg); err != nil {
 		return err
-	}
-	for i := range extra {
-		stage := fmt.Sprintf("extra%d", i)
-		stacks.NewApplicationStack(app, "Extra"+fmt.Sprint(i)+"ApplicationStack", stacks.ApplicationStackProps{
-			Target: stacks.Target{Account: cfg.DevAccountID, Region: cfg.Region}, Stage: stage,
-		})
 	}
 	app.Synth(nil)
 	return nil

@@ -31,7 +31,7 @@ func TestProdRoles(t *testing.T) {
 			"RoleName": CrossAccountRoleName,
 			"AssumeRolePolicyDocument": like(props{"Statement": []any{like(props{
 				"Action":    "sts:AssumeRole",
-				"Principal": props{"AWS": "arn:aws:iam::" + testConfig.DevAccountID + ":root"},
+				"Principal": props{"AWS": "arn:aws:iam::" + devAccount + ":root"},
 			})}}),
 		})
 	})

@@ -1,0 +1,197 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Environment is one place the pipeline deploys the application to, in deployment order. The
+// first environment is the pipeline's own account.
+type Environment struct {
+	// Name is lowercase letters and digits, starting with a letter; every name of the
+	// environment's stacks, stages and resources is derived from it (see the methods below).
+	Name    string
+	Account string
+	// Approval puts a manual approval stage in front of the environment's deploy.
+	Approval bool
+	// Traffic is how CodeDeploy shifts the live alias to a new version.
+	Traffic Traffic
+}
+
+// Traffic is a CodeDeploy traffic-shifting style for the live alias.
+type Traffic string
+
+// Traffic styles: all at once, 10% for 5 minutes then the rest, or 10% more every minute.
+const (
+	TrafficAllAtOnce Traffic = "all-at-once"
+	TrafficCanary    Traffic = "canary"
+	TrafficLinear    Traffic = "linear"
+)
+
+// Title is the name with its first letter upper-cased: "staging" -> "Staging".
+func (e Environment) Title() string {
+	if e.Name == "" {
+		return ""
+	}
+	return strings.ToUpper(e.Name[:1]) + e.Name[1:]
+}
+
+// StackID is the CDK stack ID of the environment's application template ("DevApplicationStack").
+func (e Environment) StackID() string { return e.Title() + "ApplicationStack" }
+
+// DeploymentStackName is the CloudFormation stack the pipeline creates from the template. It
+// differs from StackID so a developer's `cdk deploy` of the template can never collide with it.
+func (e Environment) DeploymentStackName() string { return e.Title() + "ApplicationDeploymentStack" }
+
+// DeployStage is the pipeline stage that deploys the environment; the deploy action's output
+// variables live in a namespace of the same name.
+func (e Environment) DeployStage() string { return "Deploy_" + e.Title() }
+
+// ApproveStage is the manual approval stage before DeployStage, when Approval is set.
+func (e Environment) ApproveStage() string { return "Approve_" + e.Title() }
+
+// AppName names the environment's application resources ("HelloLambda-dev").
+func (e Environment) AppName() string { return AppName(e.Name) }
+
+// Keys of an environment entry in the environments list.
+const (
+	envNameKey     = "name"
+	envAccountKey  = "account"
+	envApprovalKey = "approval"
+	envTrafficKey  = "traffic"
+	envRegionKey   = "region"
+)
+
+var envNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+
+// parseEnvironments reads the environments list: a JSON array from cdk.json, or the same array
+// as a JSON string from `-c environments='[...]'`. Defaults: approval only for the last
+// environment, all-at-once traffic for the first and canary for the others. It reports what
+// the values cannot show (wrong JSON types, unknown or missing keys), each problem naming the
+// index and key; Config.Validate checks the values themselves.
+func parseEnvironments(v any) ([]Environment, []error) {
+	if s, ok := v.(string); ok {
+		var decoded any
+		if err := json.Unmarshal([]byte(s), &decoded); err != nil {
+			return nil, []error{fmt.Errorf("%s: is not a JSON list (%v); write it as '[{\"name\":\"dev\",\"account\":\"111111111111\"}, ...]'", EnvironmentsKey, err)}
+		}
+		v = decoded
+	}
+	entries, ok := v.([]any)
+	if !ok || len(entries) == 0 {
+		return nil, []error{fmt.Errorf("%s: must be a non-empty list of {\"name\": ..., \"account\": ...}, in deployment order; got %v", EnvironmentsKey, v)}
+	}
+	var errs []error
+	bad := func(i int, key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s[%d].%s: %s", EnvironmentsKey, i, key, fmt.Sprintf(format, args...)))
+	}
+	envs := make([]Environment, 0, len(entries))
+	for i, raw := range entries {
+		entry, ok := raw.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s[%d]: must be an object such as {\"name\": \"staging\", \"account\": \"333333333333\"}; got %v", EnvironmentsKey, i, raw))
+			continue
+		}
+		e := Environment{Approval: i == len(entries)-1, Traffic: TrafficCanary}
+		if i == 0 {
+			e.Traffic = TrafficAllAtOnce
+		}
+		for _, key := range sortedKeys(entry) {
+			value := entry[key]
+			switch key {
+			case envNameKey:
+				name, isString := value.(string)
+				if !isString {
+					bad(i, key, "got %v; use lowercase letters and digits, starting with a letter (e.g. \"staging\")", jsonText(value))
+				}
+				e.Name = name
+			case envAccountKey:
+				account, isString := value.(string)
+				if !isString {
+					bad(i, key, "got %v; write the account ID as a quoted string, since JSON numbers lose leading zeros", jsonText(value))
+				}
+				e.Account = account
+			case envApprovalKey:
+				approval, isBool := value.(bool)
+				if !isBool {
+					bad(i, key, "got %v; use true or false", jsonText(value))
+				}
+				e.Approval = approval
+			case envTrafficKey:
+				traffic, _ := value.(string)
+				e.Traffic = Traffic(traffic)
+			case envRegionKey:
+				bad(i, key, "per-environment regions are not supported: every environment deploys to the region of the %q key; remove it", RegionKey)
+			default:
+				bad(i, key, "unknown key; an entry has name, account, approval and traffic")
+			}
+		}
+		if _, ok := entry[envNameKey]; !ok {
+			bad(i, envNameKey, "is not set; give every environment a name, e.g. \"staging\"")
+		}
+		if _, ok := entry[envAccountKey]; !ok {
+			bad(i, envAccountKey, "is not set; give every environment its 12-digit account ID as a string")
+		}
+		envs = append(envs, e)
+	}
+	return envs, errs
+}
+
+// shorthandEnvironments is what the two-environment keys dev-account and prod-account mean.
+func shorthandEnvironments(dev, prod string, prodApproval bool) []Environment {
+	return []Environment{
+		{Name: DevStage, Account: dev, Traffic: TrafficAllAtOnce},
+		{Name: ProdStage, Account: prod, Approval: prodApproval, Traffic: TrafficCanary},
+	}
+}
+
+// chooseForm decides between the environments list and the dev-account/prod-account shorthand
+// when both are present. A value given on the command line replaces what cdk.json holds, so
+// the form that differs from the file wins; when both come from the same place the user must
+// remove one. file is the context of cdk.json (nil when unknown).
+func chooseForm(values, file map[string]any) (useList bool, err error) {
+	hasList := values[EnvironmentsKey] != nil
+	hasPair := values[DevAccountKey] != nil || values[ProdAccountKey] != nil
+	if !hasList || !hasPair {
+		return hasList, nil
+	}
+	fromFile := func(keys ...string) bool {
+		if file == nil {
+			return false
+		}
+		for _, k := range keys {
+			if jsonText(values[k]) != jsonText(file[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	listFromFile, pairFromFile := fromFile(EnvironmentsKey), fromFile(DevAccountKey, ProdAccountKey)
+	switch {
+	case pairFromFile && !listFromFile:
+		return true, nil
+	case listFromFile && !pairFromFile:
+		return false, nil
+	}
+	return false, errors.New(EnvironmentsKey + ": is set together with " + DevAccountKey + "/" + ProdAccountKey +
+		"; use one form: remove " + DevAccountKey + ", " + ProdAccountKey + " and " + ProdApprovalKey +
+		" to deploy the environments list, or remove " + EnvironmentsKey + " to use the two-account shorthand")
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
