@@ -113,7 +113,7 @@ func TestActionsAreRealAndScoped(t *testing.T) {
 	require.NoError(t, err)
 	values := Values{Partition: "aws", Region: "eu-west-1", Account: "123456789012", ArtifactBucket: "artifact-bucket-123456789012",
 		ArtifactKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-abcd-0123-0123456789ab",
-		StackName: "ProdApplicationDeploymentStack", AppName: "HelloLambda-prod", DeploymentRoleName: "CloudFormationDeploymentRole"}
+		StackName:      "ProdApplicationDeploymentStack", AppName: "HelloLambda-prod", DeploymentRoleName: "CloudFormationDeploymentRole"}
 	for _, name := range Names() {
 		doc, err := Load(name)
 		require.NoError(t, err)

@@ -76,7 +76,7 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	for _, account := range RemoteAccounts(cfg) {
 		envs := EnvironmentsIn(cfg, account)
 		roles, err := NewAccountRolesStack(app, RolesStackID(envs), AccountRolesStackProps{
-			Target:          Target{Account: account, Region: cfg.Region},
+			Target:              Target{Account: account, Region: cfg.Region},
 			PipelineAccount:     cfg.PipelineAccount(),
 			PipelineEnvironment: cfg.Environments[0].Name,
 			ArtifactBucket:      ArtifactBucketName(cfg.PipelineAccount()),

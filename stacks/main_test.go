@@ -45,7 +45,7 @@ var (
 	templates = map[string]assertions.Template{}
 	// outdir is the cloud assembly's folder, removed when the tests are done.
 	outdir string
-	raw       = map[string]map[string]any{}
+	raw    = map[string]map[string]any{}
 )
 
 func TestMain(m *testing.M) {
