@@ -1,0 +1,207 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const stagingAccount = "333333333333"
+
+func threeEnvironments() string {
+	return fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"staging","account":%q},{"name":"prod","account":%q}]`,
+		devAccount, stagingAccount, prodAccount)
+}
+
+func TestEnvironmentsListAndDefaults(t *testing.T) {
+	v := validValues()
+	delete(v, DevAccountKey)
+	delete(v, ProdAccountKey)
+	v[EnvironmentsKey] = threeEnvironments() // as -c environments='[...]' passes it
+	cfg, err := NewConfig(v)
+	require.NoError(t, err)
+	assert.Equal(t, []Environment{
+		{Name: "dev", Account: devAccount, Traffic: TrafficAllAtOnce},
+		{Name: "staging", Account: stagingAccount, Traffic: TrafficCanary},
+		{Name: "prod", Account: prodAccount, Approval: true, Traffic: TrafficCanary},
+	}, cfg.Environments, "approval only before the last, all at once for the first, canary after")
+
+	// The same list as JSON in cdk.json, with explicit settings.
+	v[EnvironmentsKey] = []any{
+		map[string]any{"name": "dev", "account": devAccount, "approval": true},
+		map[string]any{"name": "prod", "account": prodAccount, "approval": false, "traffic": "linear"},
+	}
+	cfg, err = NewConfig(v)
+	require.NoError(t, err)
+	assert.True(t, cfg.Environments[0].Approval)
+	assert.Equal(t, Environment{Name: "prod", Account: prodAccount, Traffic: TrafficLinear}, cfg.Environments[1])
+
+	e := cfg.Environments[1]
+	assert.Equal(t, []string{"ProdApplicationStack", "ProdApplicationDeploymentStack", "Deploy_Prod", "Approve_Prod", "HelloLambda-prod"},
+		[]string{e.StackID(), e.DeploymentStackName(), e.DeployStage(), e.ApproveStage(), e.AppName()},
+		"one naming function gives today's names for the default environments")
+}
+
+func TestEnvironmentsReportEveryBadEntry(t *testing.T) {
+	v := validValues()
+	delete(v, DevAccountKey)
+	delete(v, ProdAccountKey)
+	v[EnvironmentsKey] = `[{"name":"dev","account":"123456789012"},` +
+		`{"name":"Staging","account":333333333333,"region":"us-west-2"},` +
+		`{"name":"dev","account":"12345","traffic":"blue-green","approval":"yes"},` +
+		`{"account":"444444444444","colour":"red"}]`
+	_, err := NewConfig(v)
+	require.Error(t, err)
+	for _, want := range []string{
+		`environments[1].name: "Staging" is not a valid name`,
+		"environments[1].account: got 333333333333; write the account ID as a quoted string",
+		"environments[1].region: per-environment regions are not supported",
+		`environments[2].name: "dev" is used twice`,
+		`environments[2].account: "12345" is not an AWS account ID`,
+		`environments[2].traffic: "blue-green" is not a traffic style`,
+		`environments[2].approval: got "yes"; use true or false`,
+		"environments[3].name: is not set",
+		"environments[3].colour: unknown key",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Equal(t, 1, strings.Count(err.Error(), "environments[1].account"), "each problem once")
+
+	v[EnvironmentsKey] = "dev,prod"
+	_, err = NewConfig(v)
+	assert.ErrorContains(t, err, "environments: is not a JSON list")
+}
+
+// The command line replaces what cdk.json holds: `make synth ENVIRONMENTS='[...]'` works with
+// cdk.json's placeholder pair left in place, and -c dev-account=... works with a list there.
+func TestEnvironmentsFormGivenOnTheCommandLineWins(t *testing.T) {
+	file := validValues() // cdk.json holds the shorthand
+	values := validValues()
+	values[EnvironmentsKey] = threeEnvironments()
+	cfg, err := newConfig(values, file)
+	require.NoError(t, err)
+	assert.Len(t, cfg.Environments, 3, "the list from -c replaces the pair from cdk.json")
+
+	file = map[string]any{EnvironmentsKey: threeEnvironments()} // cdk.json holds a list
+	values[DevAccountKey], values[ProdAccountKey] = "444444444444", "555555555555"
+	cfg, err = newConfig(values, file)
+	require.NoError(t, err)
+	assert.Equal(t, "555555555555", cfg.Environments[1].Account, "the pair from -c replaces the list from cdk.json")
+
+	_, err = newConfig(values, values) // both in cdk.json
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "use one form: remove dev-account, prod-account and prod-approval")
+}
+
+// threeEnvApp synthesizes dev -> staging (its own account) -> prod once for the tests below.
+func threeEnvApp(t *testing.T) (*Stacks, map[string]map[string]any) {
+	t.Helper()
+	v := validValues()
+	delete(v, DevAccountKey)
+	delete(v, ProdAccountKey)
+	v[EnvironmentsKey] = threeEnvironments()
+	cfg, err := NewConfig(v)
+	require.NoError(t, err)
+	ctx, err := CDKJSONContext("../cdk.json")
+	require.NoError(t, err)
+	// The built-in validation ran over the same constructs in the shared app.
+	three := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
+	s, err := Build(three, cfg)
+	require.NoError(t, err)
+	asm := three.Synth(nil)
+	out := map[string]map[string]any{}
+	for _, st := range s.All() {
+		out[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
+		assert.Empty(t, nagFindingsIn(asm, *st.StackName()), "%s has cdk-nag findings", *st.StackName())
+	}
+	return s, out
+}
+
+func TestThreeEnvironments(t *testing.T) {
+	s, tmpls := threeEnvApp(t)
+	var ids []string
+	for _, st := range s.All() {
+		ids = append(ids, *st.StackName())
+	}
+	assert.Equal(t, []string{"RepositoryStack", "LambdaStack", "DevApplicationStack", "StagingApplicationStack", "ProdApplicationStack",
+		"CrossAccountPipelineStack", "StagingAccountRolesStack", "ProdAccountRolesStack"}, ids)
+
+	var stages []any
+	for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+		if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
+			stages = list(get(r, "Properties", "Stages"))
+		}
+	}
+	var names []any
+	for _, st := range stages {
+		names = append(names, get(st, "Name"))
+	}
+	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Deploy_Staging", "Approve_Prod", "Deploy_Prod"}, names,
+		"one deploy stage per environment in order; approval only before the last")
+	for _, st := range stages {
+		name := get(st, "Name").(string)
+		if !strings.HasPrefix(name, "Deploy_") {
+			continue
+		}
+		deploy := get(st, "Actions", 0, "Configuration")
+		wantMode := map[string]string{"Deploy_Dev": "REPLACE_ON_FAILURE"}[name]
+		if wantMode == "" {
+			wantMode = "CREATE_UPDATE"
+		}
+		assert.Equal(t, wantMode, get(deploy, "ActionMode"), "%s: only the first environment may replace its stack", name)
+		assert.Equal(t, "ROLLBACK", get(st, "OnFailure", "Result"), name)
+	}
+
+	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, PipelineRoleName)
+	for _, c := range []struct{ stack, account, env string }{
+		{"StagingAccountRolesStack", stagingAccount, "staging"},
+		{"ProdAccountRolesStack", prodAccount, "prod"},
+	} {
+		t.Run(c.stack, func(t *testing.T) {
+			var roleNames []string
+			for _, r := range tmpls[c.stack]["Resources"].(map[string]any) {
+				if get(r, "Type") != "AWS::IAM::Role" {
+					continue
+				}
+				name := get(r, "Properties", "RoleName").(string)
+				roleNames = append(roleNames, name)
+				if name == CrossAccountRoleName {
+					assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRole}},
+						get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 0, "Condition"), "only the pipeline role may assume it")
+				}
+			}
+			env := Environment{Name: c.env}
+			assert.ElementsMatch(t, []string{CrossAccountRoleName, DeploymentRoleNameFor(env)}, roleNames)
+			text := fmt.Sprint(tmpls[c.stack])
+			assert.Contains(t, text, env.AppName(), "the deployment role covers its application")
+			for _, other := range []string{"dev", "staging", "prod"} {
+				if other != c.env {
+					assert.NotContains(t, text, AppName(other)+"/", "%s's roles must not reach %s's application", c.stack, other)
+				}
+			}
+		})
+	}
+
+	// The key and bucket policies name exactly the roles of the other accounts.
+	keyText := ""
+	for _, typ := range []string{"AWS::KMS::Key", "AWS::S3::BucketPolicy"} {
+		for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+			if get(r, "Type") == typ {
+				keyText += fmt.Sprint(r)
+			}
+		}
+	}
+	for _, arn := range []string{
+		"arn:aws:iam::" + stagingAccount + ":role/" + CrossAccountRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + DeploymentRoleNameFor(Environment{Name: "staging"}),
+		"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName,
+		"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
+	} {
+		assert.Contains(t, keyText, arn)
+	}
+}
