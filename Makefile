@@ -120,8 +120,9 @@ smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE
 
 .PHONY: check-accounts
 check-accounts:
-	@test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)" -a -n "$(REGION)" || { \
-		echo "Set DEV_ACCOUNT, PROD_ACCOUNT and REGION, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; exit 2; }
+	@test -n "$(REGION)" && { test -n "$(ENVIRONMENTS)" || test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)"; } || { \
+		echo "Set REGION and the accounts, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; \
+		echo "(or ENVIRONMENTS='[{\"name\":\"dev\",\"account\":\"...\"}, ...]' instead of the two accounts)" >&2; exit 2; }
 
 .PHONY: bootstrap-dev
 bootstrap-dev: deps check-accounts ## 1. Bootstrap the dev account (once)
@@ -133,10 +134,21 @@ bootstrap-dev: deps check-accounts ## 1. Bootstrap the dev account (once)
 KEY_ARN ?= $(shell [ -f outputs/pipeline.json ] && $(NODE) -p \
 	'require("./outputs/pipeline.json").CrossAccountPipelineStack.ArtifactBucketEncryptionKeyArn || ""' 2>/dev/null)
 
+# The roles stack of an environment's account: ProdAccountRolesStack for prod, otherwise
+# <Env>AccountRolesStack (environments that share an account share its stack; name the one
+# the stack is named after). PROFILE holds credentials for that account.
+ENV     ?= prod
+PROFILE ?= $(if $(filter prod,$(ENV)),$(PROD_PROFILE),$(ENV))
+ROLES_STACK = $(if $(filter prod,$(ENV)),Prod,$(shell printf '%s' '$(ENV)' | sed 's/^./\U&/'))AccountRolesStack
+
+.PHONY: deploy-roles
+deploy-roles: deps check-accounts ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
+	$(CDK) deploy $(CDK_FLAGS) --profile $(PROFILE) $(ROLES_STACK) \
+		$(if $(KEY_ARN),--parameters ArtifactKeyArn=$(KEY_ARN)) --outputs-file outputs/roles-$(ENV).json
+
 .PHONY: deploy-prod-roles
-deploy-prod-roles: deps check-accounts ## 2. and 5. Deploy the prod roles (again with the key ARN once the pipeline exists)
-	$(CDK) deploy $(CDK_FLAGS) --profile $(PROD_PROFILE) ProdAccountRolesStack \
-		$(if $(KEY_ARN),--parameters ArtifactKeyArn=$(KEY_ARN)) --outputs-file outputs/prod-roles.json
+deploy-prod-roles: ## The same as make deploy-roles ENV=prod
+	$(MAKE) deploy-roles ENV=prod PROFILE=$(PROD_PROFILE)
 
 .PHONY: deploy-repository
 deploy-repository: deps check-accounts ## 3. Deploy the CodeCommit repository
