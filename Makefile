@@ -187,8 +187,13 @@ destroy: deps check-accounts ## Delete the application stacks, the pipeline and 
 # nothing; the README says how to schedule its deletion.
 .PHONY: purge
 purge: check-accounts ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
-	@if $(AWS_DEV) cloudformation describe-stacks --stack-name CrossAccountPipelineStack >/dev/null 2>&1; then \
-		echo "CrossAccountPipelineStack still exists: run make destroy first (purge would delete the artifacts of a live pipeline)." >&2; exit 1; fi
+	@# Only "does not exist" lets purge go on: expired credentials or a wrong region must stop it.
+	@for check in "$(AWS_DEV) CrossAccountPipelineStack" "$(AWS_DEV) DevApplicationDeploymentStack" "$(AWS_PROD) ProdApplicationDeploymentStack"; do \
+		cli=$${check% *}; stack=$${check##* }; \
+		out=$$($$cli cloudformation describe-stacks --stack-name $$stack 2>&1) && { \
+			echo "$$stack still exists: run make destroy first (purge would delete what a live stack uses)." >&2; exit 1; }; \
+		echo "$$out" | grep -q "does not exist" || { echo "Could not check $$stack: $$out" >&2; exit 1; }; \
+	done
 	@answer="$(CONFIRM)"; if [ -z "$$answer" ]; then \
 		echo "This deletes s3://artifact-bucket-$(DEV_ACCOUNT) with every pipeline artifact, and the log groups"; \
 		echo "$(foreach s,$(STAGES),/aws/lambda/$(APP_NAME_PREFIX)-$(s)) in their accounts. It cannot be undone."; \
@@ -196,8 +201,10 @@ purge: check-accounts ## After destroy: delete the retained artifact bucket and 
 		[ "$$answer" = "$(DEV_ACCOUNT)" ] || { echo "Not confirmed; nothing was deleted." >&2; exit 1; }
 	@if $(AWS_DEV) s3api head-bucket --bucket artifact-bucket-$(DEV_ACCOUNT) 2>/dev/null; then \
 		$(AWS_DEV) s3 rb s3://artifact-bucket-$(DEV_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(DEV_ACCOUNT)"; fi
-	@$(foreach s,$(STAGES),$(call aws_of,$(s)) logs delete-log-group --log-group-name /aws/lambda/$(APP_NAME_PREFIX)-$(s) 2>/dev/null \
-		&& echo "deleted /aws/lambda/$(APP_NAME_PREFIX)-$(s)" || echo "no log group /aws/lambda/$(APP_NAME_PREFIX)-$(s)";)
+	@$(foreach s,$(STAGES),out=$$($(call aws_of,$(s)) logs delete-log-group --log-group-name /aws/lambda/$(APP_NAME_PREFIX)-$(s) 2>&1) \
+		&& echo "deleted /aws/lambda/$(APP_NAME_PREFIX)-$(s)" \
+		|| { echo "$$out" | grep -q ResourceNotFoundException && echo "no log group /aws/lambda/$(APP_NAME_PREFIX)-$(s)" \
+		|| { echo "$$out" >&2; exit 1; }; };)
 
 .PHONY: clean
 clean: ## Remove build output

@@ -20,6 +20,10 @@ type ApplicationStackProps struct {
 	// Environment names the stage (API stage, STAGE_NAME and physical names) and sets how
 	// CodeDeploy shifts traffic. Whatever the style, an alarm on the alias' errors rolls back.
 	Environment Environment
+	// Replaceable marks the environment whose failed stack the pipeline deletes and recreates
+	// (REPLACE_ON_FAILURE). Such a stack must retain nothing under a fixed name, or every
+	// recreate would fail on it: its log group is deleted with the stack.
+	Replaceable bool
 }
 
 // ApplicationStack is the application the pipeline deploys: a Go Lambda behind an alias that
@@ -31,6 +35,8 @@ type ApplicationStack struct {
 	Stage string
 	// Environment is the environment the stack is for.
 	Environment Environment
+	// Replaceable: see ApplicationStackProps.
+	Replaceable bool
 	// LambdaCode lets the pipeline point the function at the build artifact (Assign).
 	LambdaCode awslambda.CfnParametersCode
 	Function   awslambda.Function
@@ -68,6 +74,9 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	// The application's roles live under one IAM path, the handle the deployment role's
 	// iam:* permissions are scoped to.
 	logging := newFunctionLogging(stack, "/aws/lambda/"+name, AppRolePath(stage), "Execution role of "+name)
+	if props.Replaceable {
+		logging.LogGroup.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
+	}
 
 	fn := awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(name),
@@ -163,5 +172,5 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		out.OverrideLogicalId(jsii.String(ApiEndpointOutput))
 	}
 
-	return &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
+	return &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, Replaceable: props.Replaceable, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
 }

@@ -61,10 +61,12 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		Target:  home,
 		CodeDir: filepath.Join(root, "lambda", "python"),
 	})
-	for _, env := range cfg.Environments {
+	for i, env := range cfg.Environments {
 		s.Applications = append(s.Applications, NewApplicationStack(app, env.StackID(), ApplicationStackProps{
 			Target:      Target{Account: env.Account, Region: cfg.Region},
 			Environment: env,
+			// Only the first environment holds nothing worth keeping; see deployStage.
+			Replaceable: i == 0,
 		}))
 	}
 	if s.Pipeline, err = NewPipelineStack(app, PipelineStackID, PipelineStackProps{

@@ -174,7 +174,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			// Only the first environment may replace a stack that failed: a failed first create
 			// leaves it in ROLLBACK_COMPLETE, which cannot be updated, and the first environment
 			// holds nothing worth keeping. Every later one is updated, never replaced.
-			ReplaceOnFailure: i == 0,
+			ReplaceOnFailure: app.Replaceable,
 		}
 		if env.Account != home {
 			d.CrossAccountRole = s.CrossAccountRoles[env.Account]

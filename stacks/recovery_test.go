@@ -121,3 +121,30 @@ func TestArtifactsOutliveEveryRollback(t *testing.T) {
 	}
 	assert.Equal(t, "CrossAccountPipeline/", artifacts, "CodePipeline keeps artifacts under the first 20 characters of the pipeline's name")
 }
+
+// REPLACE_ON_FAILURE deletes a stack in any failed state (UPDATE_ROLLBACK_FAILED included) and
+// creates it again. That delete is a real one, so a retained resource with a fixed name would
+// survive it and make every recreate fail, in a loop the stage rollback starts by itself. A
+// replaceable stack therefore retains nothing under a fixed name.
+func TestReplaceableStacksRetainNothingNamed(t *testing.T) {
+	replaced := 0
+	for _, s := range pipelineStages(t) {
+		deploy := get(s, "Actions", 0, "Configuration")
+		if get(deploy, "ActionMode") != "REPLACE_ON_FAILURE" {
+			continue
+		}
+		replaced++
+		template := strings.TrimPrefix(get(deploy, "TemplatePath").(string), "CdkBuildOutput::")
+		id := strings.TrimSuffix(template, TemplateFile(""))
+		require.Contains(t, raw, id)
+		for rid, r := range raw[id]["Resources"].(map[string]any) {
+			res := r.(map[string]any)
+			policy, _ := res["DeletionPolicy"].(string)
+			if name, fixed := fixedName(res); fixed && policy != "" && policy != "Delete" {
+				t.Errorf("%s/%s keeps %q when %s deletes and recreates the stack; the recreate would fail on the name forever",
+					id, rid, name, get(s, "Name"))
+			}
+		}
+	}
+	assert.Equal(t, 1, replaced, "exactly the first environment replaces its failed stack")
+}
