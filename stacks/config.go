@@ -289,23 +289,17 @@ var knownRegions = sync.OnceValue(func() []string {
 // feature flags that `cdk synth` passes to the app. Tests and the benchmark build their apps
 // with it, so they run with exactly the flags a user's synth runs with.
 func CDKJSONContext(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	ctx, err := cdkJSONContextRaw(path)
 	if err != nil {
 		return nil, err
 	}
-	var file struct {
-		Context map[string]any `json:"context"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if file.Context == nil {
+	if ctx == nil {
 		return nil, fmt.Errorf("%s has no context", path)
 	}
 	for _, k := range ContextKeys {
-		delete(file.Context, k)
+		delete(ctx, k)
 	}
-	return file.Context, nil
+	return ctx, nil
 }
 
 // cdkJSONContextRaw returns the whole "context" of a cdk.json file.
