@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -308,22 +307,19 @@ type typePermissions struct {
 }
 
 // useOf finds what the row does about a permission: an exact entry first, then the longest
-// matching pattern.
-func (p typePermissions) useOf(action string) (use, bool) {
+// matching pattern. It returns the entry's key too.
+func (p typePermissions) useOf(action string) (string, use, bool) {
 	if u, ok := p.Use[action]; ok {
-		return u, true
+		return action, u, true
 	}
-	var keys []string
+	best := ""
 	for k := range p.Use {
-		if ok, _ := path.Match(k, action); ok {
-			keys = append(keys, k)
+		if ok, _ := path.Match(k, action); ok && len(k) > len(best) {
+			best = k
 		}
 	}
-	if len(keys) == 0 {
-		return use{}, false
-	}
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
-	return p.Use[keys[0]], true
+	u, ok := p.Use[best]
+	return best, u, ok
 }
 
 // templateProperties lists the properties a resource uses, with its update policies as
@@ -422,7 +418,7 @@ func TestDeploymentRolesCoverTheHandlers(t *testing.T) {
 				}
 				for handler, actions := range row.Handlers {
 					for _, a := range actions {
-						u, ok := row.useOf(a)
+						_, u, ok := row.useOf(a)
 						if !assert.True(t, ok, "%s %s handler calls %s: grant it or say which property needs it", typ, handler, a) {
 							continue
 						}
@@ -446,7 +442,7 @@ func TestDeploymentRolesCoverTheHandlers(t *testing.T) {
 			for sid, s := range statements {
 				for _, g := range list(get(s, "Action")) {
 					granted := g.(string)
-					ok := slices.ContainsFunc(keysOf(needed), func(a string) bool {
+					ok := slices.ContainsFunc(sortedKeys(needed), func(a string) bool {
 						match, _ := path.Match(granted, a)
 						return match && slices.Contains(needed[a], sid)
 					})
@@ -465,17 +461,8 @@ func TestTheTableKnowsEveryDisposition(t *testing.T) {
 		reached := map[string]bool{}
 		for _, actions := range row.Handlers {
 			for _, a := range actions {
-				if _, ok := row.Use[a]; ok {
-					reached[a] = true
-					continue
-				}
-				var best string
-				for k := range row.Use {
-					if ok, _ := path.Match(k, a); ok && len(k) > len(best) {
-						best = k
-					}
-				}
-				reached[best] = true
+				key, _, _ := row.useOf(a)
+				reached[key] = true
 			}
 		}
 		for k, u := range row.Use {
@@ -576,12 +563,4 @@ func templatesAccount(stackID string) *string {
 		}
 	}
 	panic("no stack " + stackID)
-}
-
-func keysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
