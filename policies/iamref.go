@@ -199,6 +199,18 @@ func (r *Reference) Statement(actions, resources []string) []string {
 	return problems
 }
 
+// Actions checks only that every action pattern names real actions: for a Deny statement's
+// NotAction, whose resource is "*" by nature.
+func (r *Reference) Actions(patterns []string) []string {
+	var problems []string
+	for _, p := range patterns {
+		if _, _, err := r.expand(p); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems
+}
+
 func typeNames(actions []refAction) string {
 	var names []string
 	for _, a := range actions {

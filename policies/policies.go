@@ -20,6 +20,10 @@ const (
 	CrossAccountRole = "codepipeline-cross-account-role.json"
 	// DeploymentRole is the policy of the role CloudFormation uses to create the application.
 	DeploymentRole = "cloudformation-deployment-role.json"
+	// RolesCheck is the part of CodePipelineCrossAccountRole that serves the pipeline's
+	// read-only Check_Roles: it may read its own roles stack, and a session of the check may do
+	// nothing else.
+	RolesCheck = "roles-check.json"
 )
 
 // Placeholders the documents use. Every value a document names must be supplied to Fill.
@@ -32,6 +36,8 @@ const (
 	StackName          = "StackName"
 	AppName            = "AppName"
 	DeploymentRoleName = "DeploymentRoleName"
+	RolesStackName     = "RolesStackName"
+	RolesCheckSession  = "RolesCheckSession"
 )
 
 //go:embed *.json

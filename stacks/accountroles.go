@@ -78,6 +78,28 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		}),
 		Description: jsii.String("Assumed by CrossAccountPipeline in account " + props.PipelineAccount + " to deploy " + strings.Join(stackNames, " and ")),
 	})
+	// The pipeline's Check_Roles may read this stack through the same role, in a session whose
+	// name the trust requires and the RolesCheck policy confines to reading (policies/).
+	crossAccount.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("sts:AssumeRole"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(props.PipelineAccount))},
+		Conditions: &map[string]any{
+			"ArnEquals":    map[string]any{"aws:PrincipalArn": roleArn(stack, props.PipelineAccount, RolesCheckRoleName)},
+			"StringEquals": map[string]any{"sts:RoleSessionName": RolesCheckSession},
+		},
+	}))
+	checkValues := policies.Values{
+		policies.Partition:         *stack.Partition(),
+		policies.Region:            *stack.Region(),
+		policies.Account:           *stack.Account(),
+		policies.RolesStackName:    id,
+		policies.RolesCheckSession: RolesCheckSession,
+	}
+	if err := attachPolicy(crossAccount, "RolesCheck", policies.RolesCheck, checkValues, nil); err != nil {
+		return nil, err
+	}
+	allow(crossAccount, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + id + `/\*`},
+		Reason: "This roles stack's own ARN, which ends in an ID CloudFormation generates."})
 	s := &AccountRolesStack{Stack: stack, Environments: props.Environments, CrossAccountRole: crossAccount,
 		DeploymentRoles: map[string]awsiam.Role{}, ArtifactKeyArn: keyArn}
 	for i, e := range props.Environments {

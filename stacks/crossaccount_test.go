@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -124,10 +125,15 @@ func TestSynthBuildspecOutputsTheTemplatesTheDeploysRead(t *testing.T) {
 	for _, f := range list(get(spec, "artifacts", "files")) {
 		files = append(files, f.(string))
 	}
+	// The whole assembly: Pipeline_Changes and UpdatePipeline need the pipeline stack's
+	// manifest and assets, Check_Roles the roles stacks' templates, and every environment's
+	// deploy its application template, however many environments there are.
+	assert.Equal(t, "cdk.out", get(spec, "artifacts", "base-directory"))
+	assert.Equal(t, []string{"**/*"}, files, "CDK_Synth hands on the whole cloud assembly")
 	for _, stage := range []string{"Deploy_Dev", "Deploy_Prod"} {
 		path, _ := get(action(t, stage, "Deploy"), "Configuration", "TemplatePath").(string)
 		file := strings.TrimPrefix(path, "CdkBuildOutput::")
-		assert.Contains(t, files, file, "%s reads %s, so the synth action must output it", stage, file)
+		assert.FileExists(t, filepath.Join(outdir, file), "%s reads %s, which the synth must produce", stage, file)
 	}
 	appSpec := buildspecOf(t, projectOfAction(t, "Build", "Application_Build"))
 	assert.Equal(t, []any{"bootstrap"}, get(appSpec, "artifacts", "files"),
@@ -199,12 +205,18 @@ func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
 			continue
 		}
 		statements := list(get(r, "Properties", "AssumeRolePolicyDocument", "Statement"))
-		require.Len(t, statements, 1)
-		s := statements[0]
-		assert.Equal(t, "arn:aws:iam::"+devAccount+":root", get(s, "Principal", "AWS"),
-			"the principal is the dev account, so the trust deploys before the pipeline role exists")
-		assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRoleArn}}, get(s, "Condition"),
+		require.Len(t, statements, 2, "the pipeline role, and the roles check in its read-only session")
+		for _, s := range statements {
+			assert.Equal(t, "arn:aws:iam::"+devAccount+":root", get(s, "Principal", "AWS"),
+				"the principal is the dev account, so the trust deploys before the pipeline role exists")
+		}
+		assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRoleArn}}, get(statements[0], "Condition"),
 			"only the pipeline's own role may assume CodePipelineCrossAccountRole, not any principal of the dev account")
+		checkRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, RolesCheckRoleName)
+		assert.Equal(t, map[string]any{
+			"ArnEquals":    map[string]any{"aws:PrincipalArn": checkRoleArn},
+			"StringEquals": map[string]any{"sts:RoleSessionName": RolesCheckSession},
+		}, get(statements[1], "Condition"), "the roles check may assume it only in the session the deny statement confines")
 		return
 	}
 	t.Fatalf("%s creates no %s", ProdRolesStackID, CrossAccountRoleName)

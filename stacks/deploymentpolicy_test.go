@@ -480,6 +480,16 @@ func TestEveryPolicyNamesRealActionsOnTheirResources(t *testing.T) {
 	for id := range raw {
 		for rid, doc := range identityPolicies(id) {
 			for i, s := range list(get(doc, "Statement")) {
+				if get(s, "Effect") == "Deny" {
+					var denied []string
+					for _, a := range list(get(s, "NotAction")) {
+						denied = append(denied, a.(string))
+					}
+					for _, p := range ref.Actions(denied) {
+						t.Errorf("%s/%s statement %d: %s", id, rid, i, p)
+					}
+					continue
+				}
 				var actions, resources []string
 				for _, a := range list(get(s, "Action")) {
 					actions = append(actions, a.(string))

@@ -141,8 +141,21 @@ func TestThreeEnvironments(t *testing.T) {
 	for _, st := range stages {
 		names = append(names, get(st, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Deploy_Staging", "Approve_Prod", "Deploy_Prod"}, names,
-		"one deploy stage per environment in order; approval only before the last")
+	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage,
+		"Deploy_Staging", "Approve_Prod", "Deploy_Prod"}, names,
+		"one deploy stage per environment in order; the roles of both other accounts checked before the first of them; approval only before the last")
+	for _, st := range stages {
+		if get(st, "Name") != CheckRolesStage {
+			continue
+		}
+		fixes := map[string]string{}
+		for _, a := range list(get(st, "Actions")) {
+			fixes[get(a, "Name").(string)] = fmt.Sprint(get(a, "Configuration", "EnvironmentVariables"))
+		}
+		require.Len(t, fixes, 2, "one check per other account")
+		assert.Contains(t, fixes["StagingAccountRolesStack"], "make deploy-roles ENV=staging ENVIRONMENTS=")
+		assert.Contains(t, fixes["ProdAccountRolesStack"], "make deploy-roles ENV=prod ENVIRONMENTS=")
+	}
 	for _, st := range stages {
 		name := get(st, "Name").(string)
 		if !strings.HasPrefix(name, "Deploy_") {
@@ -173,6 +186,8 @@ func TestThreeEnvironments(t *testing.T) {
 				if name == CrossAccountRoleName {
 					assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRole}},
 						get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 0, "Condition"), "only the pipeline role may assume it")
+					assert.Equal(t, RolesCheckSession, get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 1, "Condition",
+						"StringEquals", "sts:RoleSessionName"), "and the roles check, in its read-only session")
 				}
 			}
 			env := Environment{Name: c.env}

@@ -49,6 +49,19 @@ const (
 	// PipelineRoleName is the pipeline's service role in the dev account, the one principal
 	// that CodePipelineCrossAccountRole in prod trusts.
 	PipelineRoleName = "CrossAccountPipelineRole"
+
+	// The pipeline's stages and actions that keep it up to date and its gates in place
+	// (selfupdate.go). assets/review.js names the same stages: a test keeps them in step.
+	PipelineChangesAction    = "Pipeline_Changes"
+	PipelineChangesNamespace = "PipelineChanges"
+	ApproveUpdateStage       = "Approve_UpdatePipeline"
+	UpdatePipelineStage      = "UpdatePipeline"
+	CheckRolesStage          = "Check_Roles"
+
+	// RolesCheckRoleName is the Check_Roles project's role, which the cross-account roles trust
+	// only with the session name RolesCheckSession, and deny everything but reading their stack.
+	RolesCheckRoleName = "CrossAccountPipelineRolesCheck"
+	RolesCheckSession  = "roles-check"
 )
 
 // TemplateFile is the file name `cdk synth` gives a stack's template; the deploy actions read the

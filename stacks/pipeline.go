@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -109,15 +108,23 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		s.ArtifactBucket.GrantRead(role, nil)
 	}
 
-	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket, nil)
+	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket, projectOptions{})
 	if err != nil {
 		return nil, err
 	}
-	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, nil)
+	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, projectOptions{})
 	if err != nil {
 		return nil, err
 	}
-	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, synthEnvironment(cfg), props.Applications...)
+	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, projectOptions{Env: synthEnvironment(cfg)})
+	if err != nil {
+		return nil, err
+	}
+	update, err := newSelfUpdate(stack, s.ArtifactBucket)
+	if err != nil {
+		return nil, err
+	}
+	check, err := newRolesCheck(stack, cfg, s.ArtifactBucket, *s.ArtifactKey.KeyArn())
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +153,18 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 					Input:      source,
 					Outputs:    &[]awscodepipeline.Artifact{cdkOut},
 				}),
+				update.reviewAction(cdkOut),
 			},
 		},
 	}
+	stages = append(stages, update.stages(cdkOut)...)
 	for i, app := range props.Applications {
 		env := app.Environment
+		if env.Account != home && !check.added {
+			// Before the first deploy into another account: every remote account's roles stack
+			// is checked at once, so a stale one stops the run before anyone is asked to approve.
+			stages = append(stages, check.stage(cdkOut))
+		}
 		if env.Approval {
 			// The approval is a stage of its own, not an action of the deploy stage: a stage
 			// rollback re-runs every action of the stage, and a rollback must not wait for a person.
@@ -313,34 +327,36 @@ func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
 	return awsiam.Role_FromRoleArn(stack, jsii.String(id), roleArn(stack, account, name), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
 }
 
+// codeBuildGrants explains the wildcards of CDK's grants to a CodeBuild project's role.
+var codeBuildGrants = nagException{Rule: "AwsSolutions-IAM5",
+	Findings: []string{`Resource::arn:.*:logs:.*:log-group:/aws/codebuild/<.*>:\*`, `Resource::arn:.*:codebuild:.*:report-group/<.*>-\*`},
+	Reason: "CDK's default CodeBuild grants: the log streams of this project's own log group and the report " +
+		"groups named after the project; both names are generated per build."}
+
+// projectOptions are what sets one build project apart from the others.
+type projectOptions struct {
+	// Env holds the project's fixed environment variables.
+	Env map[string]string
+	// Role, when set, is the project's service role instead of a generated one.
+	Role awsiam.IRole
+	// Trusted projects run no repository code and keep no cache (assets.TrustedBuildspecs).
+	Trusted bool
+}
+
 // buildProject creates a CodeBuild project from one of the embedded buildspecs. Builds run on
-// ARM, the architecture of the Lambda they build, encrypt their output with the artifact key,
-// and keep the caches their buildspec names in the artifact bucket, so a build does not pay the
-// cold compile of the CDK bindings (minutes) every time.
-//
-// For the synth project, apps are the application stacks whose templates it hands on: its
-// buildspec's artifact list is replaced by their template files.
-func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, env map[string]string, apps ...*ApplicationStack) (awscodebuild.PipelineProject, error) {
+// ARM, the architecture of the Lambda they build, and encrypt their output with the artifact
+// key. Projects that build the repository keep the caches their buildspec names in the artifact
+// bucket, so a build does not pay the cold compile of the CDK bindings (minutes) every time.
+func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, opts projectOptions) (awscodebuild.PipelineProject, error) {
 	spec, err := assets.Buildspec(buildspec)
 	if err != nil {
 		return nil, err
 	}
-	if len(apps) > 0 {
-		artifacts, _ := spec["artifacts"].(map[string]any)
-		if artifacts == nil {
-			return nil, fmt.Errorf("buildspec %s has no artifacts section for the application templates", buildspec)
-		}
-		files := make([]any, len(apps))
-		for i, a := range apps {
-			files[i] = TemplateFile(*a.StackName())
-		}
-		artifacts["files"] = files
-	}
 	vars := map[string]*awscodebuild.BuildEnvironmentVariable{}
-	for k, v := range env {
+	for k, v := range opts.Env {
 		vars[k] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(v)}
 	}
-	project := awscodebuild.NewPipelineProject(stack, jsii.String(id), &awscodebuild.PipelineProjectProps{
+	props := &awscodebuild.PipelineProjectProps{
 		BuildSpec: awscodebuild.BuildSpec_FromObjectToYaml(&spec),
 		Environment: &awscodebuild.BuildEnvironment{
 			BuildImage:  awscodebuild.LinuxArmBuildImage_AMAZON_LINUX_2023_STANDARD_3_0(),
@@ -348,14 +364,17 @@ func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket,
 		},
 		EnvironmentVariables: &vars,
 		EncryptionKey:        bucket.EncryptionKey(),
-		Cache:                awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String(BuildCachePrefix + id)}),
+		Role:                 opts.Role,
 		Timeout:              awscdk.Duration_Minutes(jsii.Number(30)),
-	})
-	allow(project, append(artifactGrants,
-		nagException{Rule: "AwsSolutions-IAM5",
-			Findings: []string{`Resource::arn:.*:logs:.*:log-group:/aws/codebuild/<.*>:\*`, `Resource::arn:.*:codebuild:.*:report-group/<.*>-\*`},
-			Reason: "CDK's default CodeBuild grants: the log streams of this project's own log group and the report " +
-				"groups named after the project; both names are generated per build."})...)
+	}
+	if !opts.Trusted {
+		props.Cache = awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String(BuildCachePrefix + id)})
+	}
+	project := awscodebuild.NewPipelineProject(stack, jsii.String(id), props)
+	allow(project, append(artifactGrants, codeBuildGrants)...)
+	if opts.Role != nil {
+		allow(opts.Role, append(artifactGrants, codeBuildGrants)...)
+	}
 	return project, nil
 }
 

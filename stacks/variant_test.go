@@ -55,7 +55,8 @@ func TestPipelineVariants(t *testing.T) {
 	for _, s := range stages {
 		names = append(names, get(s, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", "Deploy_Dev", "Deploy_Prod"}, names, "prod-approval=false deploys prod right after dev's smoke test")
+	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage, "Deploy_Prod"}, names,
+		"prod-approval=false deploys prod right after dev's smoke test and the roles check")
 	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"))
 
 	src := get(stages[0], "Actions", 0)
@@ -67,7 +68,8 @@ func TestPipelineVariants(t *testing.T) {
 		"BranchName":       cfg.Branch,
 		"DetectChanges":    true,
 	}, withoutKeys(get(src, "Configuration"), "OutputArtifactFormat"), "pushes to the branch on GitHub start the pipeline")
-	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth"}, actionOrder(stages, "Build"), "the same stages follow the GitHub source")
+	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth", "2:" + PipelineChangesAction}, actionOrder(stages, "Build"),
+		"the same stages follow the GitHub source")
 	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Dev"))
 }
 

@@ -1,0 +1,231 @@
+package stacks
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/assets"
+)
+
+// selfUpdate is how the pipeline keeps itself up to date: Pipeline_Changes (in the Build stage)
+// compares the synthesized pipeline stack with the deployed one, Approve_UpdatePipeline waits
+// for a person only when the change widens IAM or touches the pipeline's gates, and
+// UpdatePipeline deploys the change and restarts the run on the new definition. Both projects
+// are trusted (assets.TrustedBuildspecs): the repository's code never runs with their roles.
+type selfUpdate struct {
+	Review, Update awscodebuild.PipelineProject
+}
+
+func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket) (selfUpdate, error) {
+	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName}
+	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env, Trusted: true})
+	if err != nil {
+		return selfUpdate{}, err
+	}
+	update, err := buildProject(stack, "UpdatePipeline", assets.UpdatePipelineBuildspec, bucket, projectOptions{Env: env, Trusted: true})
+	if err != nil {
+		return selfUpdate{}, err
+	}
+	pipelineStack := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"),
+		Resource: jsii.String("stack"), ResourceName: jsii.String(PipelineStackID + "/*")})
+	for _, p := range []awscodebuild.PipelineProject{review, update} {
+		p.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadDeployedPipelineStack"),
+			Actions:   jsii.Strings("cloudformation:GetTemplate"),
+			Resources: jsii.Strings(*pipelineStack),
+		}))
+		allow(p, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + PipelineStackID + `/\*`},
+			Reason: "The pipeline stack's own ARN, which ends in an ID CloudFormation generates."})
+	}
+	// cdk deploy publishes the template through the file-publishing role and deploys through
+	// the deploy role, which passes CloudFormation the bootstrap execution role. These roles are
+	// what a pipeline update can do, so they are the limit of what a push can reach (README,
+	// Security model).
+	qualifier := *awscdk.DefaultStackSynthesizer_DEFAULT_QUALIFIER()
+	var bootstrapRoles []*string
+	for _, kind := range []string{"deploy", "file-publishing"} {
+		bootstrapRoles = append(bootstrapRoles, roleArn(stack, *stack.Account(), "cdk-"+qualifier+"-"+kind+"-role-"+*stack.Account()+"-"+*stack.Region()))
+	}
+	update.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DeployThroughBootstrapRoles"),
+		Actions:   jsii.Strings("sts:AssumeRole"),
+		Resources: &bootstrapRoles,
+	}))
+	// The pipeline's ARN from its fixed name: a reference to the pipeline would make the
+	// project depend on the pipeline that depends on the project.
+	update.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("RestartPipeline"),
+		Actions: jsii.Strings("codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"),
+		Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"),
+			Resource: jsii.String(PipelineName)})),
+	}))
+	return selfUpdate{Review: review, Update: update}, nil
+}
+
+// reviewAction is Pipeline_Changes, run in the Build stage once CDK_Synth is done.
+func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
+	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+		ActionName:         jsii.String(PipelineChangesAction),
+		RunOrder:           jsii.Number(2),
+		Project:            u.Review,
+		Input:              cdkOut,
+		VariablesNamespace: jsii.String(PipelineChangesNamespace),
+		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+			"GUARDED_RESOURCES": {Value: jsii.String(guardedResources(u.Review, u.Update))},
+		},
+	})
+}
+
+// stages are Approve_UpdatePipeline and UpdatePipeline. Each is skipped by a stage condition
+// on Pipeline_Changes' variables, so a push that leaves the pipeline alone costs nothing and
+// one that widens nothing waits for nobody.
+func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact) []*awscodepipeline.StageProps {
+	return []*awscodepipeline.StageProps{
+		{
+			StageName:   jsii.String(ApproveUpdateStage),
+			BeforeEntry: skipUnless("WidensPermissions", "WIDENS"),
+			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
+				ActionName: jsii.String("Approve"),
+				AdditionalInformation: jsii.String("This push changes the pipeline stack in a way that needs a person: #{" +
+					PipelineChangesNamespace + ".REASON}. The diff is in the log of the " + PipelineChangesAction +
+					" action. Approving deploys it; rejecting stops this run and leaves the pipeline as it is."),
+			})},
+		},
+		{
+			StageName:   jsii.String(UpdatePipelineStage),
+			BeforeEntry: skipUnless("PipelineChanged", "CHANGED"),
+			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+				ActionName: jsii.String("SelfMutate"),
+				Project:    u.Update,
+				Input:      cdkOut,
+				EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+					"GUARDED_RESOURCES": {Value: jsii.String(guardedResources(u.Review, u.Update))},
+					"REVIEWED_WIDENS":   {Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")},
+					"EXECUTION_ID":      {Value: jsii.String("#{codepipeline.PipelineExecutionId}")},
+				},
+			})},
+		},
+	}
+}
+
+// skipUnless is a stage condition that skips the stage unless Pipeline_Changes set variable
+// to true. CodePipeline allows the SKIP result only with VariableCheck and LambdaInvoke rules.
+func skipUnless(rule, variable string) *awscodepipeline.Conditions {
+	return &awscodepipeline.Conditions{Conditions: &[]*awscodepipeline.Condition{{
+		Result: awscodepipeline.Result_SKIP,
+		Rules: &[]awscodepipeline.Rule{awscodepipeline.NewRule(&awscodepipeline.RuleProps{
+			Name:     jsii.String(rule),
+			Provider: jsii.String("VariableCheck"),
+			Version:  jsii.String("1"),
+			Configuration: &map[string]any{
+				"Variable": "#{" + PipelineChangesNamespace + "." + variable + "}",
+				"Operator": "EQ",
+				"Value":    "true",
+			},
+		})},
+	}}}
+}
+
+// guardedResources lists the logical IDs of the trusted projects: a change to what they run
+// needs approval even though it changes no IAM statement (review.js).
+func guardedResources(projects ...awscodebuild.PipelineProject) string {
+	var ids []string
+	for _, p := range projects {
+		ids = append(ids, *awscdk.Stack_Of(p).GetLogicalId(p.Node().DefaultChild().(awscdk.CfnElement)))
+	}
+	return strings.Join(ids, ",")
+}
+
+// rolesCheck is the Check_Roles stage: before the first deploy into another account, one
+// action per other account compares its roles stack with the synthesized one, read-only.
+type rolesCheck struct {
+	cfg     Config
+	project awscodebuild.PipelineProject
+	keyArn  string
+	stack   awscdk.Stack
+	added   bool
+}
+
+func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn string) (*rolesCheck, error) {
+	c := &rolesCheck{cfg: cfg, keyArn: keyArn, stack: stack}
+	if len(RemoteAccounts(cfg)) == 0 {
+		return c, nil
+	}
+	// A fixed name, so the roles stacks can trust exactly this role (and only with the session
+	// name that their deny statement confines to reading).
+	role := awsiam.NewRole(stack, jsii.String("RolesCheckRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(RolesCheckRoleName),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
+		Description: jsii.String("Check_Roles of " + PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
+	})
+	var targets []*string
+	for _, account := range RemoteAccounts(cfg) {
+		targets = append(targets, roleArn(stack, account, CrossAccountRoleName))
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadRolesStacks"),
+		Actions:   jsii.Strings("sts:AssumeRole"),
+		Resources: &targets,
+	}))
+	project, err := buildProject(stack, "RolesCheck", assets.RolesCheckBuildspec, bucket, projectOptions{
+		Env: map[string]string{"SESSION_NAME": RolesCheckSession}, Role: role, Trusted: true})
+	if err != nil {
+		return nil, err
+	}
+	allow(role, artifactGrants...)
+	c.project = project
+	return c, nil
+}
+
+// stage is Check_Roles; it is added once, before the first environment of another account.
+func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
+	c.added = true
+	var actions []awscodepipeline.IAction
+	for _, account := range RemoteAccounts(c.cfg) {
+		id := RolesStackID(EnvironmentsIn(c.cfg, account))
+		actions = append(actions, awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+			ActionName: jsii.String(id),
+			Project:    c.project,
+			Input:      cdkOut,
+			EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+				"ROLE_ARN":    {Value: roleArn(c.stack, account, CrossAccountRoleName)},
+				"ROLES_STACK": {Value: jsii.String(id)},
+				"ACCOUNT":     {Value: jsii.String(account)},
+				"KEY_ARN":     {Value: jsii.String(c.keyArn)},
+				"FIX":         {Value: jsii.String(RolesUpdateCommand(c.cfg, account, c.keyArn))},
+			},
+		}))
+	}
+	return &awscodepipeline.StageProps{StageName: jsii.String(CheckRolesStage), Actions: &actions}
+}
+
+// RolesUpdateCommand is the make command that deploys the roles stack of account as this
+// config synthesizes it, with the pipeline's artifact key: what an administrator of that
+// account runs when Check_Roles or the preflight finds the stack stale.
+func RolesUpdateCommand(cfg Config, account, keyArn string) string {
+	envs := EnvironmentsIn(cfg, account)
+	named := envs[0]
+	for _, e := range envs {
+		if RolesStackID([]Environment{e}) == RolesStackID(envs) {
+			named = e
+		}
+	}
+	var args []string
+	if cfg.shorthand {
+		args = append(args, "make deploy-prod-roles", "DEV_ACCOUNT="+cfg.Environments[0].Account, "PROD_ACCOUNT="+account)
+		if !cfg.Environments[1].Approval {
+			args = append(args, "PROD_APPROVAL=false")
+		}
+	} else {
+		args = append(args, "make deploy-roles ENV="+named.Name, "ENVIRONMENTS='"+environmentsJSON(cfg.Environments)+"'")
+	}
+	args = append(args, "REGION="+cfg.Region, "KEY_ARN="+keyArn)
+	return strings.Join(args, " ")
+}

