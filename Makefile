@@ -13,7 +13,8 @@ PROD_ACCOUNT    ?=
 REGION          ?=
 REPOSITORY_NAME ?=
 BRANCH          ?=
-# AWS CLI profiles holding credentials for each account (deploy targets only).
+# AWS CLI profiles of the two-environment shorthand (deploy targets only). Every environment
+# <name> uses <NAME>_PROFILE when set, else a profile named like it (see profile_of).
 DEV_PROFILE     ?= dev
 PROD_PROFILE    ?= prod
 
@@ -124,9 +125,22 @@ check-accounts:
 		echo "Set REGION and the accounts, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; \
 		echo "(or ENVIRONMENTS='[{\"name\":\"dev\",\"account\":\"...\"}, ...]' instead of the two accounts)" >&2; exit 2; }
 
-.PHONY: bootstrap-dev
-bootstrap-dev: deps check-accounts ## 1. Bootstrap the dev account (once)
-	$(CDK) bootstrap $(CDK_FLAGS) --profile $(DEV_PROFILE) aws://$(DEV_ACCOUNT)/$(REGION)
+# The environments, one per line as stacks.Roster prints them: name, account, stack ID,
+# deployed stack name, app name, roles stack ("-" in the pipeline's account). The targets below
+# loop over it, so they act on every environment of the list, in order.
+ROSTER = $(APP_BIN) environments $(context)
+# Each environment's AWS CLI profile is the variable <NAME>_PROFILE (DEV_PROFILE,
+# STAGING_PROFILE, ...) when given on the command line or in the environment, else the
+# environment's name. The first environment's profile is the pipeline account's.
+profile_of = p=$$(printf '%s' "$(1)" | tr a-z A-Z)_PROFILE; profile=$${!p:-$(1)}
+PIPELINE_ENV = $(shell $(ROSTER) | head -n1 | cut -f1)
+PIPELINE_ACCOUNT = $(shell $(ROSTER) | head -n1 | cut -f2)
+PIPELINE_PROFILE = $(or $($(shell printf '%s' '$(PIPELINE_ENV)' | tr a-z A-Z)_PROFILE),$(PIPELINE_ENV))
+
+.PHONY: bootstrap bootstrap-dev
+bootstrap: deps check-accounts $(APP_BIN) ## 1. Bootstrap the pipeline's account (once); no other account needs it
+	$(CDK) bootstrap $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) aws://$(PIPELINE_ACCOUNT)/$(REGION)
+bootstrap-dev: bootstrap ## The same as make bootstrap (the two-account name)
 
 # The artifact key's ARN, once the pipeline exists: taken from the outputs file deploy-pipeline
 # writes, or given as KEY_ARN=... . When neither is there the parameter is not passed, so the
@@ -134,16 +148,22 @@ bootstrap-dev: deps check-accounts ## 1. Bootstrap the dev account (once)
 KEY_ARN ?= $(shell [ -f outputs/pipeline.json ] && $(NODE) -p \
 	'require("./outputs/pipeline.json").CrossAccountPipelineStack.ArtifactBucketEncryptionKeyArn || ""' 2>/dev/null)
 
-# The roles stack of an environment's account: ProdAccountRolesStack for prod, otherwise
-# <Env>AccountRolesStack (environments that share an account share its stack; name the one
-# the stack is named after). PROFILE holds credentials for that account.
+# ENV names the environment whose account's roles stack to deploy (environments sharing an
+# account share its stack). PROFILE holds credentials for that account: by default
+# <ENV>_PROFILE, else the environment's name.
 ENV     ?= prod
-PROFILE ?= $(if $(filter prod,$(ENV)),$(PROD_PROFILE),$(ENV))
-ROLES_STACK = $(if $(filter prod,$(ENV)),Prod,$(shell printf '%s' '$(ENV)' | sed 's/^./\U&/'))AccountRolesStack
+PROFILE ?=
 
 .PHONY: deploy-roles
-deploy-roles: deps check-accounts ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
-	$(CDK) deploy $(CDK_FLAGS) --profile $(PROFILE) $(ROLES_STACK) \
+deploy-roles: deps check-accounts $(APP_BIN) ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
+	@stack=$$($(ROSTER) | awk -F'\t' -v e='$(ENV)' '$$1 == e {print $$6}'); \
+	case "$$stack" in \
+	"") echo "No environment is named '$(ENV)'; ENV= takes one of: $$($(ROSTER) | cut -f1 | xargs)" >&2; exit 2;; \
+	-) echo "'$(ENV)' deploys to the pipeline's own account, which has no roles stack: the pipeline stack holds its roles" >&2; exit 2;; \
+	esac; \
+	$(call profile_of,$(ENV)); profile=$${PROFILE:-$$profile}; \
+	echo "Deploying $$stack with profile $$profile"; \
+	$(CDK) deploy $(CDK_FLAGS) --profile $$profile $$stack \
 		$(if $(KEY_ARN),--parameters ArtifactKeyArn=$(KEY_ARN)) --outputs-file outputs/roles-$(ENV).json
 
 .PHONY: deploy-prod-roles
@@ -151,60 +171,68 @@ deploy-prod-roles: ## The same as make deploy-roles ENV=prod
 	$(MAKE) deploy-roles ENV=prod PROFILE=$(PROD_PROFILE)
 
 .PHONY: deploy-repository
-deploy-repository: deps check-accounts ## 3. Deploy the CodeCommit repository
-	$(CDK) deploy $(CDK_FLAGS) --profile $(DEV_PROFILE) RepositoryStack --outputs-file outputs/repository.json
+deploy-repository: deps check-accounts $(APP_BIN) ## 3. Deploy the CodeCommit repository
+	$(CDK) deploy $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) RepositoryStack --outputs-file outputs/repository.json
 
 .PHONY: deploy-pipeline
-deploy-pipeline: deps check-accounts ## 4. Deploy the pipeline (writes outputs/pipeline.json)
-	$(CDK) deploy $(CDK_FLAGS) --profile $(DEV_PROFILE) CrossAccountPipelineStack --outputs-file outputs/pipeline.json
+deploy-pipeline: deps check-accounts $(APP_BIN) ## 4. Deploy the pipeline (writes outputs/pipeline.json); afterwards it updates itself
+	$(CDK) deploy $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) CrossAccountPipelineStack --outputs-file outputs/pipeline.json
+
+# Every roles stack, once before the pipeline and once after it with the key's ARN.
+.PHONY: deploy-all-roles
+deploy-all-roles: $(APP_BIN)
+	@$(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1}' | while read -r env; do \
+		$(MAKE) --no-print-directory deploy-roles ENV=$$env || exit 1; done
 
 .PHONY: deploy
-deploy: bootstrap-dev deploy-prod-roles deploy-repository deploy-pipeline ## All of the above in order
-	$(MAKE) deploy-prod-roles
-
-# Application stacks and the stages whose resources purge removes.
-STAGES            := dev prod
-APP_NAME_PREFIX   := HelloLambda
-AWS_DEV            = aws --profile $(DEV_PROFILE) --region $(REGION)
-AWS_PROD           = aws --profile $(PROD_PROFILE) --region $(REGION)
-aws_of             = $(if $(filter dev,$(1)),$(AWS_DEV),$(AWS_PROD))
+deploy: bootstrap deploy-all-roles deploy-repository deploy-pipeline ## All of the above in order
+	$(MAKE) deploy-all-roles
 
 .PHONY: destroy
-destroy: deps check-accounts ## Delete the application stacks, the pipeline and the prod roles (keeps what `make purge` removes)
-	@# The application stacks go first: prod's is deleted by CloudFormation as the prod deployment
-	@# role, which must still exist. An absent stack is not an error.
-	$(AWS_DEV) cloudformation delete-stack --stack-name DevApplicationDeploymentStack
-	$(AWS_PROD) cloudformation delete-stack --stack-name ProdApplicationDeploymentStack
-	$(AWS_DEV) cloudformation wait stack-delete-complete --stack-name DevApplicationDeploymentStack
-	$(AWS_PROD) cloudformation wait stack-delete-complete --stack-name ProdApplicationDeploymentStack
-	$(CDK) destroy $(CDK_FLAGS) --force --profile $(DEV_PROFILE) CrossAccountPipelineStack
-	$(CDK) destroy $(CDK_FLAGS) --force --profile $(PROD_PROFILE) ProdAccountRolesStack
+destroy: deps check-accounts $(APP_BIN) ## Delete every application stack, the pipeline and the roles stacks (keeps what `make purge` removes)
+	@# The application stacks go first, last environment first: each is deleted by CloudFormation
+	@# as its deployment role, which must still exist. An absent stack is not an error.
+	@$(ROSTER) | tac | while IFS=$$'\t' read -r name account id stack app roles; do \
+		$(call profile_of,$$name); \
+		echo "Deleting $$stack in account $$account (profile $$profile)"; \
+		aws --profile $$profile --region $(REGION) cloudformation delete-stack --stack-name $$stack && \
+		aws --profile $$profile --region $(REGION) cloudformation wait stack-delete-complete --stack-name $$stack || exit 1; \
+	done
+	$(CDK) destroy $(CDK_FLAGS) --force --profile $(PIPELINE_PROFILE) CrossAccountPipelineStack
+	@$(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1 "\t" $$6}' | while IFS=$$'\t' read -r name roles; do \
+		$(call profile_of,$$name); \
+		$(CDK) destroy $(CDK_FLAGS) --force --profile $$profile $$roles || exit 1; \
+	done
 
 # purge removes what outlives `make destroy` under a fixed name, so the next `make deploy`
 # can create it again: the artifact bucket (with every artifact) and the application log
-# groups. It refuses while the pipeline stack exists, and asks for the dev account ID typed
-# back (or CONFIRM=<dev account> for scripts). The KMS key has no fixed name and blocks
-# nothing; the README says how to schedule its deletion.
+# groups. It refuses while the pipeline or an application stack exists, and asks for the
+# pipeline account's ID typed back (or CONFIRM=<that account> for scripts). The KMS key has no
+# fixed name and blocks nothing; the README says how to schedule its deletion.
 .PHONY: purge
-purge: check-accounts ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
+purge: check-accounts $(APP_BIN) ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
 	@# Only "does not exist" lets purge go on: expired credentials or a wrong region must stop it.
-	@for check in "$(AWS_DEV) CrossAccountPipelineStack" "$(AWS_DEV) DevApplicationDeploymentStack" "$(AWS_PROD) ProdApplicationDeploymentStack"; do \
-		cli=$${check% *}; stack=$${check##* }; \
-		out=$$($$cli cloudformation describe-stacks --stack-name $$stack 2>&1) && { \
+	@{ printf '%s\t%s\n' "$(PIPELINE_ENV)" CrossAccountPipelineStack; $(ROSTER) | cut -f1,4; } | while IFS=$$'\t' read -r name stack; do \
+		$(call profile_of,$$name); \
+		out=$$(aws --profile $$profile --region $(REGION) cloudformation describe-stacks --stack-name $$stack 2>&1) && { \
 			echo "$$stack still exists: run make destroy first (purge would delete what a live stack uses)." >&2; exit 1; }; \
 		echo "$$out" | grep -q "does not exist" || { echo "Could not check $$stack: $$out" >&2; exit 1; }; \
 	done
 	@answer="$(CONFIRM)"; if [ -z "$$answer" ]; then \
-		echo "This deletes s3://artifact-bucket-$(DEV_ACCOUNT) with every pipeline artifact, and the log groups"; \
-		echo "$(foreach s,$(STAGES),/aws/lambda/$(APP_NAME_PREFIX)-$(s)) in their accounts. It cannot be undone."; \
-		read -r -p "Type the dev account ID ($(DEV_ACCOUNT)) to go on: " answer; fi; \
-		[ "$$answer" = "$(DEV_ACCOUNT)" ] || { echo "Not confirmed; nothing was deleted." >&2; exit 1; }
-	@if $(AWS_DEV) s3api head-bucket --bucket artifact-bucket-$(DEV_ACCOUNT) 2>/dev/null; then \
-		$(AWS_DEV) s3 rb s3://artifact-bucket-$(DEV_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(DEV_ACCOUNT)"; fi
-	@$(foreach s,$(STAGES),out=$$($(call aws_of,$(s)) logs delete-log-group --log-group-name /aws/lambda/$(APP_NAME_PREFIX)-$(s) 2>&1) \
-		&& echo "deleted /aws/lambda/$(APP_NAME_PREFIX)-$(s)" \
-		|| { echo "$$out" | grep -q ResourceNotFoundException && echo "no log group /aws/lambda/$(APP_NAME_PREFIX)-$(s)" \
-		|| { echo "$$out" >&2; exit 1; }; };)
+		echo "This deletes s3://artifact-bucket-$(PIPELINE_ACCOUNT) with every pipeline artifact, and the log groups"; \
+		echo "$$($(ROSTER) | cut -f5 | sed 's|^|/aws/lambda/|' | xargs) in their accounts. It cannot be undone."; \
+		read -r -p "Type the pipeline account's ID ($(PIPELINE_ACCOUNT)) to go on: " answer; fi; \
+		[ "$$answer" = "$(PIPELINE_ACCOUNT)" ] || { echo "Not confirmed; nothing was deleted." >&2; exit 1; }
+	@aws_home="aws --profile $(PIPELINE_PROFILE) --region $(REGION)"; \
+	if $$aws_home s3api head-bucket --bucket artifact-bucket-$(PIPELINE_ACCOUNT) 2>/dev/null; then \
+		$$aws_home s3 rb s3://artifact-bucket-$(PIPELINE_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(PIPELINE_ACCOUNT)"; fi
+	@$(ROSTER) | cut -f1,5 | while IFS=$$'\t' read -r name app; do \
+		$(call profile_of,$$name); \
+		out=$$(aws --profile $$profile --region $(REGION) logs delete-log-group --log-group-name /aws/lambda/$$app 2>&1) \
+		&& echo "deleted /aws/lambda/$$app" \
+		|| { echo "$$out" | grep -q ResourceNotFoundException && echo "no log group /aws/lambda/$$app" \
+		|| { echo "$$out" >&2; exit 1; }; }; \
+	done
 
 .PHONY: clean
 clean: ## Remove build output

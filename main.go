@@ -1,4 +1,7 @@
 // Command cross-account-pipeline is the CDK app: `cdk synth` runs it to produce the templates.
+//
+// `cdk-app environments [-c key=value ...]` prints the configured environments instead, one per
+// line (stacks.Roster), for the Makefile targets that act on every environment.
 package main
 
 import (
@@ -20,6 +23,14 @@ func main() {
 
 func run() error {
 	defer jsii.Close()
+	if len(os.Args) > 1 && os.Args[1] == "environments" {
+		cfg, err := stacks.LoadConfigFromArgs(os.Args[2:])
+		if err != nil {
+			return err
+		}
+		fmt.Print(stacks.Roster(cfg))
+		return nil
+	}
 	app := awscdk.NewApp(nil)
 	cfg, err := stacks.LoadConfig(app)
 	if err != nil {

@@ -316,3 +316,35 @@ func cdkJSONContextRaw(path string) (map[string]any, error) {
 	}
 	return file.Context, nil
 }
+
+// LoadConfigFromArgs reads the config as `cdk synth` would, without the CDK CLI: cdk.json's
+// context, replaced by the -c key=value pairs of args. The Makefile's operational targets
+// (destroy, purge, deploy-roles) use it through the app binary to iterate the environments.
+func LoadConfigFromArgs(args []string) (Config, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return Config{}, err
+	}
+	file, err := cdkJSONContextRaw(filepath.Join(root, "cdk.json"))
+	if err != nil {
+		return Config{}, err
+	}
+	values := map[string]any{}
+	for _, key := range ContextKeys {
+		if v, ok := file[key]; ok {
+			values[key] = v
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		if args[i] != "-c" && args[i] != "--context" || i+1 == len(args) {
+			return Config{}, fmt.Errorf("unexpected argument %q; pass context as -c key=value", args[i])
+		}
+		i++
+		key, value, ok := strings.Cut(args[i], "=")
+		if !ok {
+			return Config{}, fmt.Errorf("-c %s: write it as key=value", args[i])
+		}
+		values[key] = value
+	}
+	return newConfig(values, file)
+}

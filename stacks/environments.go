@@ -195,3 +195,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Roster describes every environment on one line, tab-separated, for the Makefile's shell
+// loops: name, account, application stack ID, deployed stack name, app name, and the roles
+// stack of its account ("-" in the pipeline's own account).
+func Roster(cfg Config) string {
+	var b strings.Builder
+	for _, e := range cfg.Environments {
+		roles := "-"
+		if e.Account != cfg.PipelineAccount() {
+			roles = RolesStackID(EnvironmentsIn(cfg, e.Account))
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Account, e.StackID(), e.DeploymentStackName(), e.AppName(), roles)
+	}
+	return b.String()
+}

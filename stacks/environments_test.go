@@ -220,3 +220,25 @@ func TestThreeEnvironments(t *testing.T) {
 		assert.Contains(t, keyText, arn)
 	}
 }
+
+// The Makefile's operational targets read the environments through `cdk-app environments`.
+func TestRosterFollowsTheCommandLine(t *testing.T) {
+	cfg, err := LoadConfigFromArgs(nil)
+	require.NoError(t, err, "cdk.json alone configures the app")
+	assert.Equal(t, "dev\t111111111111\tDevApplicationStack\tDevApplicationDeploymentStack\tHelloLambda-dev\t-\n"+
+		"prod\t222222222222\tProdApplicationStack\tProdApplicationDeploymentStack\tHelloLambda-prod\tProdAccountRolesStack\n", Roster(cfg),
+		"cdk.json's placeholder pair")
+
+	cfg, err = LoadConfigFromArgs([]string{"-c", EnvironmentsKey + "=" + threeEnvironments(), "-c", RegionKey + "=eu-west-1"})
+	require.NoError(t, err)
+	var names, roles []string
+	for _, line := range strings.Split(strings.TrimSpace(Roster(cfg)), "\n") {
+		f := strings.Split(line, "\t")
+		names, roles = append(names, f[0]), append(roles, f[5])
+	}
+	assert.Equal(t, []string{"dev", "staging", "prod"}, names, "a list on the command line replaces cdk.json's pair")
+	assert.Equal(t, []string{"-", "StagingAccountRolesStack", "ProdAccountRolesStack"}, roles)
+
+	_, err = LoadConfigFromArgs([]string{"-c", "region"})
+	assert.ErrorContains(t, err, "key=value")
+}

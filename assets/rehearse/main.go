@@ -4,9 +4,12 @@
 //
 // From a clean copy of the committed tree it runs the commands of the very buildspecs the
 // CodeBuild projects carry (assets/*.yml), packages and checks their artifacts (a zip whose root
-// holds an arm64 `bootstrap`; both application templates), and then invokes those exact bytes
-// under the AWS Lambda Runtime Interface Emulator with qemu, once per stage, checking the answer
-// with the same smoke test the pipeline runs after each deployment.
+// holds an arm64 `bootstrap`; every environment's application template), and then invokes
+// those exact bytes under the AWS Lambda Runtime Interface Emulator with qemu, once per
+// environment, checking the answer with the same smoke test the pipeline runs after each
+// deployment. The trusted buildspecs (Pipeline_Changes, UpdatePipeline, Check_Roles) run on the
+// synthesized assembly against deployed stacks that differ in each way that matters, with the
+// AWS calls they make answered from files (trusted.go).
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,8 +51,12 @@ type rehearsal struct {
 	zip    string // the packaged LambdaBuildOutput
 	qemu   string // qemu user-mode emulator for aarch64
 	rie    string // the built emulator
+	envs   []environment
 	stdout io.Writer
 }
+
+// environment is one line of `cdk-app environments`.
+type environment struct{ Name, Account, StackID, RolesStack string }
 
 func main() {
 	keep := flag.Bool("keep", false, "keep the scratch folder for inspection")
@@ -86,8 +94,9 @@ func run(repo string, keep bool) error {
 		{"CDK_Synth: run " + assets.SynthBuildspec, func() error { return r.runBuildspec(assets.SynthBuildspec) }},
 		{"CDK_Synth: check CdkBuildOutput", r.checkTemplates},
 		{"build the Lambda Runtime Interface Emulator", r.buildRIE},
-		{"invoke bootstrap for stage dev under the emulator", func() error { return r.invoke("dev") }},
-		{"invoke bootstrap for stage prod under the emulator", func() error { return r.invoke("prod") }},
+		{"invoke bootstrap for every environment under the emulator", r.invokeAll},
+		{"Pipeline_Changes, UpdatePipeline, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
+		{"make destroy and make purge act on every environment", r.operationsIterate},
 		// The gates must bite: each deliberate fault has to be stopped where the pipeline
 		// would stop it, and a fault that gets through fails the rehearsal.
 		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
@@ -167,9 +176,17 @@ func (r *rehearsal) runBuildspec(name string) error { return r.runBuildspecTo(na
 
 // runBuildspecTo runs a buildspec with its commands' output (stdout and stderr) going to out.
 func (r *rehearsal) runBuildspecTo(name string, out io.Writer) error {
+	_, err := r.runBuildspecIn(name, r.work, nil, out)
+	return err
+}
+
+// runBuildspecIn runs a buildspec in dir (CodeBuild's source directory: the input artifact)
+// with extra environment variables, and returns its exported variables as CodeBuild would hand
+// them to the pipeline.
+func (r *rehearsal) runBuildspecIn(name, dir string, extra []string, out io.Writer) (map[string]string, error) {
 	spec, err := assets.Buildspec(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env := os.Environ()
 	vars, _ := lookup(spec, "env", "variables").(map[string]any)
@@ -178,9 +195,12 @@ func (r *rehearsal) runBuildspecTo(name string, out io.Writer) error {
 			env = append(env, fmt.Sprintf("%s=%v", k, vars[k]))
 		}
 	}
-	if rt, ok := lookup(spec, "phases", "install", "runtime-versions").(map[string]any); ok {
+	env = append(env, extra...)
+	if rt, ok := lookup(spec, "phases", "install", "runtime-versions").(map[string]any); ok && out == r.stdout {
 		fmt.Printf("    runtime-versions %v: using the local toolchains instead\n", rt)
 	}
+	exported, _ := lookup(spec, "env", "exported-variables").([]any)
+	exports := map[string]string{}
 	for _, phase := range phases {
 		cmds, _ := lookup(spec, "phases", phase, "commands").([]any)
 		if len(cmds) == 0 {
@@ -188,19 +208,49 @@ func (r *rehearsal) runBuildspecTo(name string, out io.Writer) error {
 		}
 		script := []string{"set -eo pipefail"}
 		for _, c := range cmds {
-			script = append(script, fmt.Sprintf("echo '    $ %s'", strings.ReplaceAll(fmt.Sprint(c), "'", `'\''`)), fmt.Sprint(c))
+			script = append(script, fmt.Sprintf("echo '    $ %s'", strings.ReplaceAll(short(fmt.Sprint(c)), "'", `'\''`)), fmt.Sprint(c))
 		}
+		// CodeBuild exports the variables' values at the end of the build.
+		for _, v := range exported {
+			script = append(script, fmt.Sprintf(`echo "::export %s=${%s}" >&3`, v, v))
+		}
+		var exportsOut bytes.Buffer
 		cmd := exec.Command("bash", "-c", strings.Join(script, "\n"))
-		cmd.Dir, cmd.Env = r.work, env
+		cmd.Dir, cmd.Env = dir, env
 		cmd.Stdout, cmd.Stderr = out, out
 		if out == r.stdout {
 			cmd.Stderr = os.Stderr
 		}
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("phase %s of %s: %w", phase, name, err)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd.ExtraFiles = []*os.File{pw}
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(&exportsOut, pr); close(done) }()
+		err = cmd.Run()
+		pw.Close()
+		<-done
+		pr.Close()
+		for _, line := range strings.Split(exportsOut.String(), "\n") {
+			if kv, ok := strings.CutPrefix(line, "::export "); ok {
+				k, v, _ := strings.Cut(kv, "=")
+				exports[k] = v
+			}
+		}
+		if err != nil {
+			return exports, fmt.Errorf("phase %s of %s: %w", phase, name, err)
 		}
 	}
-	return nil
+	return exports, nil
+}
+
+// short is a command as the log shows it: long inline data cut.
+func short(cmd string) string {
+	if len(cmd) > 160 {
+		return cmd[:120] + "..."
+	}
+	return cmd
 }
 
 // buildspecArtifacts resolves the artifacts section of one of the embedded buildspecs.
@@ -221,6 +271,20 @@ func artifactFiles(spec map[string]any, work string) (base string, files []strin
 		return "", nil, errors.New("the buildspec names no artifact files")
 	}
 	for _, p := range patterns {
+		if p == "**/*" {
+			// Everything under the base directory, as CodeBuild reads this pattern.
+			err := filepath.WalkDir(base, func(path string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(base, path)
+					files = append(files, rel)
+				}
+				return err
+			})
+			if err != nil || len(files) == 0 {
+				return "", nil, fmt.Errorf("artifact %s/**/* was not produced: %v", baseDir, err)
+			}
+			continue
+		}
 		matches, err := filepath.Glob(filepath.Join(base, fmt.Sprint(p)))
 		if err != nil {
 			return "", nil, err
@@ -318,19 +382,43 @@ func checkLambdaZip(path string) error {
 	return errors.New("the zip has no bootstrap at its root: provided.al2023 would not find the handler")
 }
 
-// checkTemplates checks the CDK_Synth artifact: both application templates, deployable
-// without a bootstrap, taking the code location as parameters.
+// checkTemplates checks the CDK_Synth artifact: every environment's application template,
+// deployable without a bootstrap, taking the code location as parameters, and the pipeline
+// and roles stacks that Pipeline_Changes, UpdatePipeline and Check_Roles read.
 func (r *rehearsal) checkTemplates() error {
 	base, files, err := buildspecArtifacts(assets.SynthBuildspec, r.work)
 	if err != nil {
 		return err
 	}
-	for _, name := range files {
+	out, err := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments").Output()
+	if err != nil {
+		return fmt.Errorf("listing the environments with the synthesized app: %w", err)
+	}
+	r.envs = nil
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 6 {
+			return fmt.Errorf("unexpected environments line %q", line)
+		}
+		r.envs = append(r.envs, environment{Name: f[0], Account: f[1], StackID: f[2], RolesStack: f[5]})
+	}
+	want := []string{"manifest.json", "CrossAccountPipelineStack.template.json", "CrossAccountPipelineStack.assets.json"}
+	for _, e := range r.envs {
+		name := e.StackID + ".template.json"
 		if err := checkApplicationTemplate(filepath.Join(base, name)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Printf("    %s: parameters LambdaCodeBucket and LambdaCodeKey, no bootstrap needed\n", name)
+		if e.RolesStack != "-" {
+			want = append(want, e.RolesStack+".template.json")
+		}
 	}
+	for _, f := range want {
+		if !slices.Contains(files, f) {
+			return fmt.Errorf("the synth artifact lacks %s", f)
+		}
+	}
+	fmt.Printf("    and the pipeline's and roles stacks' files (%d files in all)\n", len(files))
 	return nil
 }
 
@@ -369,9 +457,17 @@ func (r *rehearsal) buildRIE() error {
 	return cmd.Run()
 }
 
-// invoke unpacks the zip, serves it under the emulator with qemu (the bytes the pipeline ships,
-// not a host rebuild) and runs the smoke test's emulator check against it.
-func (r *rehearsal) invoke(stage string) error { return r.invokeZip(r.zip, stage, 60*time.Second) }
+// invokeAll runs the build for every environment of the list: the bytes the pipeline ships,
+// not a host rebuild, under the emulator with qemu, checked by the smoke test's emulator check.
+func (r *rehearsal) invokeAll() error {
+	for _, e := range r.envs {
+		fmt.Printf("    environment %s:\n", e.Name)
+		if err := r.invokeZip(r.zip, e.Name, 60*time.Second); err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
+		}
+	}
+	return nil
+}
 
 // invokeZip runs the smoke test's emulator check against a Lambda zip, retrying for timeout.
 func (r *rehearsal) invokeZip(zipPath, stage string, timeout time.Duration) error {

