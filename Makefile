@@ -37,9 +37,14 @@ export CDK_DISABLE_VERSION_CHECK := 1
 # replaces the dev-account/prod-account pair that cdk.json holds (README, Configuration).
 ENVIRONMENTS  ?=
 PROD_APPROVAL ?=
+# NOTIFICATIONS is a JSON list of e-mail addresses or an SNS topic ARN; EXECUTION_MODE is
+# QUEUED (default) or SUPERSEDED (README, Configuration).
+NOTIFICATIONS  ?=
+EXECUTION_MODE ?=
 context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_ACCOUNT) region=$(REGION) \
 	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH) prod-approval=$(PROD_APPROVAL),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))) \
-	$(if $(ENVIRONMENTS),-c environments='$(ENVIRONMENTS)'))
+	$(if $(ENVIRONMENTS),-c environments='$(ENVIRONMENTS)') $(if $(NOTIFICATIONS),-c notifications='$(NOTIFICATIONS)') \
+	$(if $(EXECUTION_MODE),-c execution-mode=$(EXECUTION_MODE)))
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1

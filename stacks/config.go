@@ -28,11 +28,20 @@ const (
 	ConnectionArnKey  = "github-connection-arn"
 	GitHubRepoKey     = "github-repository"
 	EnvironmentsKey   = "environments"
+	NotificationsKey  = "notifications"
+	ExecutionModeKey  = "execution-mode"
+)
+
+// Execution modes the pipeline may run in. QUEUED (the default) takes commits to the last
+// environment one after the other, so an approval always approves the commit it shows.
+const (
+	ExecutionModeQueued     = "QUEUED"
+	ExecutionModeSuperseded = "SUPERSEDED"
 )
 
 // ContextKeys lists every key LoadConfig reads, in the order the README documents them.
 var ContextKeys = []string{EnvironmentsKey, DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey,
-	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey}
+	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey, NotificationsKey, ExecutionModeKey}
 
 // Config is everything the stacks need to know about the accounts. It is read once from the
 // CDK context, validated, and then passed by value: no stack reads context or the environment.
@@ -52,6 +61,11 @@ type Config struct {
 	// from GitHub through an AWS CodeConnections connection instead of CodeCommit.
 	ConnectionArn    string
 	GitHubRepository string
+	// Notifications is who hears of failed runs, waiting approvals and finished deploys.
+	Notifications Notifications
+	// ExecutionMode is QUEUED or SUPERSEDED: how the pipeline treats a run that arrives while
+	// another is under way.
+	ExecutionMode string
 	// shorthand records that Environments came from dev-account/prod-account, so errors name
 	// those keys.
 	shorthand bool
@@ -63,6 +77,14 @@ func (c Config) PipelineAccount() string {
 		return ""
 	}
 	return c.Environments[0].Account
+}
+
+// executionMode is the configured execution mode, QUEUED when none is.
+func (c Config) executionMode() string {
+	if c.ExecutionMode == "" {
+		return ExecutionModeQueued
+	}
+	return c.ExecutionMode
 }
 
 // UsesGitHub reports whether the pipeline's source is GitHub rather than CodeCommit.
@@ -143,7 +165,14 @@ func newConfig(values, file map[string]any) (Config, error) {
 		Branch:           str(BranchKey),
 		ConnectionArn:    str(ConnectionArnKey),
 		GitHubRepository: str(GitHubRepoKey),
+		ExecutionMode:    strings.ToUpper(str(ExecutionModeKey)),
 	}
+	if cfg.ExecutionMode == "" {
+		cfg.ExecutionMode = ExecutionModeQueued
+	}
+	var notificationErrs []error
+	cfg.Notifications, notificationErrs = parseNotifications(values[NotificationsKey])
+	errs = append(errs, notificationErrs...)
 	useList, err := chooseForm(values, file)
 	switch {
 	case err != nil:
@@ -219,6 +248,11 @@ func (c Config) Validate() error {
 	case c.GitHubRepository != "" && !gitHubRepoPattern.MatchString(c.GitHubRepository):
 		add(GitHubRepoKey, c.GitHubRepository, "is not a GitHub repository", "write it as owner/name, e.g. my-org/my-app")
 	}
+	if c.ExecutionMode != "" && c.ExecutionMode != ExecutionModeQueued && c.ExecutionMode != ExecutionModeSuperseded {
+		add(ExecutionModeKey, c.ExecutionMode, "is not an execution mode this pipeline supports",
+			"use QUEUED (commits reach the last environment in order) or SUPERSEDED (a newer run replaces a waiting one)")
+	}
+	errs = append(errs, c.Notifications.problems(c.Region)...)
 	return errors.Join(errs...)
 }
 
@@ -254,6 +288,11 @@ func (c Config) validateEnvironments() []error {
 		seen[e.Name] = true
 		if !slices.Contains([]Traffic{TrafficAllAtOnce, TrafficCanary, TrafficLinear}, e.Traffic) {
 			errs = append(errs, fmt.Errorf("%s: %q is not a traffic style; use all-at-once, canary or linear", label(envTrafficKey), e.Traffic))
+		}
+		if e.Window != nil {
+			if why := e.Window.Problem(); why != "" {
+				errs = append(errs, fmt.Errorf("%s: %s", label(envWindowKey), why))
+			}
 		}
 	}
 	return errs

@@ -29,6 +29,7 @@ func TestNewConfigAcceptsValidInput(t *testing.T) {
 		Region:         "eu-west-1",
 		RepositoryName: "repo-123456789012",
 		Branch:         "main",
+		ExecutionMode:  ExecutionModeQueued,
 		shorthand:      true,
 	}, cfg, "the repository name defaults to repo-<dev-account>, as in the workshop; prod needs approval by default")
 	assert.False(t, cfg.UsesGitHub())

@@ -20,6 +20,8 @@ type Environment struct {
 	Approval bool
 	// Traffic is how CodeDeploy shifts the live alias to a new version.
 	Traffic Traffic
+	// Window, when set, is when the environment's deploy stage may start.
+	Window *DeploymentWindow
 }
 
 // Traffic is a CodeDeploy traffic-shifting style for the live alias.
@@ -64,6 +66,7 @@ const (
 	envApprovalKey = "approval"
 	envTrafficKey  = "traffic"
 	envRegionKey   = "region"
+	envWindowKey   = "deployment-window"
 )
 
 var envNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
@@ -124,10 +127,21 @@ func parseEnvironments(v any) ([]Environment, []error) {
 			case envTrafficKey:
 				traffic, _ := value.(string)
 				e.Traffic = Traffic(traffic)
+			case envWindowKey:
+				w, isObject := value.(map[string]any)
+				cron, _ := w["cron"].(string)
+				tz, tzOK := w["timezone"].(string)
+				_, hasTZ := w["timezone"]
+				unknown := slices.ContainsFunc(sortedKeys(w), func(k string) bool { return k != "cron" && k != "timezone" })
+				if !isObject || cron == "" || (hasTZ && !tzOK) || unknown {
+					bad(i, key, "got %v; write {\"cron\": \"* * 9-16 ? * MON-FRI\", \"timezone\": \"Europe/Berlin\"} (timezone optional, default UTC)", jsonText(value))
+					continue
+				}
+				e.Window = &DeploymentWindow{Cron: cron, TimeZone: tz}
 			case envRegionKey:
 				bad(i, key, "per-environment regions are not supported: every environment deploys to the region of the %q key; remove it", RegionKey)
 			default:
-				bad(i, key, "unknown key; an entry has name, account, approval and traffic")
+				bad(i, key, "unknown key; an entry has name, account, approval, traffic and deployment-window")
 			}
 		}
 		if _, ok := entry[envNameKey]; !ok {

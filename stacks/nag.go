@@ -55,7 +55,7 @@ var (
 	// of an ARN that the service generates; the fixed part (app name, stack name, bucket) stays.
 	deploymentPolicyWildcards = []nagException{
 		artifactObjects,
-		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/[A-Za-z]+DeploymentStack/\*`},
+		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/[A-Za-z0-9]+DeploymentStack/\*`},
 			Reason: "A stack ARN ends in an ID CloudFormation generates; the stack name is fixed."},
 		{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:iam::[0-9]+:role/` + AppNamePrefix + `-[a-z0-9]+/\*`},
 			Reason: "CloudFormation generates the names of the application's roles; their IAM path (the app name) is fixed."},

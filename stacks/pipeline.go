@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -120,6 +121,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	if err != nil {
 		return nil, err
 	}
+	// Approvals and the notification rule send to this topic, when notifications are configured.
+	var topic awssns.ITopic
+	if cfg.Notifications.Enabled() {
+		topic = notificationTopic(stack, cfg.Notifications)
+	}
 	update, err := newSelfUpdate(stack, s.ArtifactBucket)
 	if err != nil {
 		return nil, err
@@ -157,7 +163,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			},
 		},
 	}
-	stages = append(stages, update.stages(cdkOut)...)
+	stages = append(stages, update.stages(cdkOut, topic)...)
 	for i, app := range props.Applications {
 		env := app.Environment
 		if env.Account != home && !check.added {
@@ -171,6 +177,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			approve := &awscodepipelineactions.ManualApprovalActionProps{
 				ActionName:            jsii.String("Approve"),
 				AdditionalInformation: jsii.String(approvalText(props.Applications, i)),
+				NotificationTopic:     topic,
 			}
 			if i > 0 {
 				approve.ExternalEntityLink = jsii.String("#{" + props.Applications[i-1].Environment.DeployStage() + "." + ApiEndpointOutput + "}")
@@ -189,6 +196,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			// leaves it in ROLLBACK_COMPLETE, which cannot be updated, and the first environment
 			// holds nothing worth keeping. Every later one is updated, never replaced.
 			ReplaceOnFailure: app.Replaceable,
+			Window:           env.Window,
 		}
 		if env.Account != home {
 			d.CrossAccountRole = s.CrossAccountRoles[env.Account]
@@ -206,9 +214,13 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		PipelineName:   jsii.String(PipelineName),
 		Role:           pipelineRole,
 		PipelineType:   awscodepipeline.PipelineType_V2,
+		ExecutionMode:  awscodepipeline.ExecutionMode(cfg.executionMode()),
 		ArtifactBucket: s.ArtifactBucket,
 		Stages:         &stages,
 	})
+	if topic != nil {
+		notifyOn(s.Pipeline, topic)
+	}
 
 	// The deploy actions in the pipeline's own account get CDK's generated policies.
 	var localStackNames, localEnvNames []string
@@ -254,6 +266,8 @@ type deployStage struct {
 	// whose stack may be lost (dev) sets it: in UPDATE_ROLLBACK_FAILED it deletes the stack,
 	// with a new API URL and downtime.
 	ReplaceOnFailure bool
+	// Window, when set, holds the stage at its entry until the deployment window opens.
+	Window *DeploymentWindow
 }
 
 // props builds the stage. The smoke test sits in the same stage as the deploy, and the stage
@@ -276,7 +290,24 @@ func (d deployStage) props(smoke awscodebuild.IProject, source, lambdaOut, cdkOu
 	if d.CrossAccountRole != nil {
 		deploy.Role = d.CrossAccountRole
 	}
+	var window *awscodepipeline.Conditions
+	if d.Window != nil {
+		config := map[string]any{"Cron": d.Window.Cron}
+		if d.Window.TimeZone != "" {
+			config["TimeZone"] = d.Window.TimeZone
+		}
+		window = &awscodepipeline.Conditions{Conditions: &[]*awscodepipeline.Condition{{
+			Result: awscodepipeline.Result_FAIL,
+			Rules: &[]awscodepipeline.Rule{awscodepipeline.NewRule(&awscodepipeline.RuleProps{
+				Name:          jsii.String("DeploymentWindow"),
+				Provider:      jsii.String("DeploymentWindow"),
+				Version:       jsii.String("1"),
+				Configuration: &config,
+			})},
+		}}}
+	}
 	return &awscodepipeline.StageProps{
+		BeforeEntry: window,
 		StageName: jsii.String(d.Name),
 		Actions: &[]awscodepipeline.IAction{
 			awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(deploy),
@@ -443,6 +474,16 @@ func synthEnvironment(cfg Config) map[string]string {
 		"REPOSITORY_NAME": cfg.RepositoryName,
 		"BRANCH":          cfg.Branch,
 	}
+	if cfg.Notifications.Enabled() {
+		env["NOTIFICATIONS"] = cfg.Notifications.TopicArn
+		if len(cfg.Notifications.Emails) > 0 {
+			list, _ := json.Marshal(cfg.Notifications.Emails)
+			env["NOTIFICATIONS"] = string(list)
+		}
+	}
+	if cfg.executionMode() != ExecutionModeQueued {
+		env["EXECUTION_MODE"] = cfg.executionMode()
+	}
 	if cfg.shorthand {
 		env["DEV_ACCOUNT"], env["PROD_ACCOUNT"] = cfg.Environments[0].Account, cfg.Environments[1].Account
 		if !cfg.Environments[1].Approval {
@@ -457,14 +498,15 @@ func synthEnvironment(cfg Config) map[string]string {
 // environmentsJSON writes environments in the form of the environments key.
 func environmentsJSON(envs []Environment) string {
 	type entry struct {
-		Name     string  `json:"name"`
-		Account  string  `json:"account"`
-		Approval bool    `json:"approval"`
-		Traffic  Traffic `json:"traffic"`
+		Name     string            `json:"name"`
+		Account  string            `json:"account"`
+		Approval bool              `json:"approval"`
+		Traffic  Traffic           `json:"traffic"`
+		Window   *DeploymentWindow `json:"deployment-window,omitempty"`
 	}
 	out := make([]entry, len(envs))
 	for i, e := range envs {
-		out[i] = entry{e.Name, e.Account, e.Approval, e.Traffic}
+		out[i] = entry{e.Name, e.Account, e.Approval, e.Traffic, e.Window}
 	}
 	b, _ := json.Marshal(out)
 	return string(b)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
@@ -86,7 +87,7 @@ func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipelin
 // stages are Approve_UpdatePipeline and UpdatePipeline. Each is skipped by a stage condition
 // on Pipeline_Changes' variables, so a push that leaves the pipeline alone costs nothing and
 // one that widens nothing waits for nobody.
-func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact) []*awscodepipeline.StageProps {
+func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic) []*awscodepipeline.StageProps {
 	return []*awscodepipeline.StageProps{
 		{
 			StageName:   jsii.String(ApproveUpdateStage),
@@ -96,6 +97,7 @@ func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact) []*awscodepipeline.S
 				AdditionalInformation: jsii.String("This push changes the pipeline stack in a way that needs a person: #{" +
 					PipelineChangesNamespace + ".REASON}. The diff is in the log of the " + PipelineChangesAction +
 					" action. Approving deploys it; rejecting stops this run and leaves the pipeline as it is."),
+				NotificationTopic: topic,
 			})},
 		},
 		{
