@@ -308,7 +308,7 @@ func (d deployStage) props(smoke awscodebuild.IProject, source, lambdaOut, cdkOu
 	}
 	return &awscodepipeline.StageProps{
 		BeforeEntry: window,
-		StageName: jsii.String(d.Name),
+		StageName:   jsii.String(d.Name),
 		Actions: &[]awscodepipeline.IAction{
 			awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(deploy),
 			awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
