@@ -91,8 +91,15 @@ ls: node_modules/.installed $(JSII_WRAPPER) $(APP_BIN) ## List the stack IDs
 .PHONY: test
 test: deps test-go test-python ## Run every test (no AWS credentials needed)
 
+# The preflight's tests run against moto_server (an AWS API emulator) on loopback ports. These
+# machines have moto; elsewhere pip installs the pinned version once.
+MOTO_VERSION := 5.2.1
+.PHONY: moto
+moto:
+	@command -v moto_server >/dev/null 2>&1 || python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)'
+
 .PHONY: test-go
-test-go:
+test-go: moto
 	go vet ./...
 	go test $(GO_TEST_FLAGS) ./...
 
@@ -124,6 +131,22 @@ smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE
 
 # ---- Deployment (needs AWS credentials; see README "Deploy to two accounts") ----
 
+# preflight checks every account before anything is deployed (README, Preflight): working
+# credentials for the right accounts, the bootstrap, the roles stacks and their key, the
+# repository, and leftovers that would block a create. Every deploy target runs it first.
+.PHONY: preflight
+preflight: check-accounts ## Check every account is ready to deploy, and print the fix for each problem (-json: PREFLIGHT_FLAGS=-json)
+	go run ./assets/ops preflight $(PREFLIGHT_FLAGS) $(context)
+
+# run_preflight checks, before a deploy target, the accounts it touches; it does not count what
+# the target itself fixes (make deploy bootstraps). make deploy checks once for its sub-targets.
+SKIP_PREFLIGHT ?=
+run_preflight = $(if $(SKIP_PREFLIGHT),,go run ./assets/ops preflight -before $(1) $(PREFLIGHT_FLAGS) $(context))
+
+.PHONY: status
+status: ## Show what runs in each environment, waiting approvals, and the pipeline's last runs (STATUS_FLAGS=-json)
+	go run ./assets/ops status $(STATUS_FLAGS) $(context)
+
 .PHONY: check-accounts
 check-accounts:
 	@test -n "$(REGION)" && { test -n "$(ENVIRONMENTS)" || test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)"; } || { \
@@ -144,6 +167,7 @@ PIPELINE_PROFILE = $(or $($(shell printf '%s' '$(PIPELINE_ENV)' | tr a-z A-Z)_PR
 
 .PHONY: bootstrap bootstrap-dev
 bootstrap: deps check-accounts $(APP_BIN) ## 1. Bootstrap the pipeline's account (once); no other account needs it
+	$(call run_preflight,bootstrap)
 	$(CDK) bootstrap $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) aws://$(PIPELINE_ACCOUNT)/$(REGION)
 bootstrap-dev: bootstrap ## The same as make bootstrap (the two-account name)
 
@@ -161,6 +185,7 @@ PROFILE ?=
 
 .PHONY: deploy-roles
 deploy-roles: deps check-accounts $(APP_BIN) ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
+	$(call run_preflight,deploy-roles -env $(ENV))
 	@stack=$$($(ROSTER) | awk -F'\t' -v e='$(ENV)' '$$1 == e {print $$6}'); \
 	case "$$stack" in \
 	"") echo "No environment is named '$(ENV)'; ENV= takes one of: $$($(ROSTER) | cut -f1 | xargs)" >&2; exit 2;; \
@@ -177,10 +202,12 @@ deploy-prod-roles: ## The same as make deploy-roles ENV=prod
 
 .PHONY: deploy-repository
 deploy-repository: deps check-accounts $(APP_BIN) ## 3. Deploy the CodeCommit repository
+	$(call run_preflight,deploy-repository)
 	$(CDK) deploy $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) RepositoryStack --outputs-file outputs/repository.json
 
 .PHONY: deploy-pipeline
 deploy-pipeline: deps check-accounts $(APP_BIN) ## 4. Deploy the pipeline (writes outputs/pipeline.json); afterwards it updates itself
+	$(call run_preflight,deploy-pipeline)
 	$(CDK) deploy $(CDK_FLAGS) --profile $(PIPELINE_PROFILE) CrossAccountPipelineStack --outputs-file outputs/pipeline.json
 
 # Every roles stack, once before the pipeline and once after it with the key's ARN.
@@ -190,8 +217,10 @@ deploy-all-roles: $(APP_BIN)
 		$(MAKE) --no-print-directory deploy-roles ENV=$$env || exit 1; done
 
 .PHONY: deploy
-deploy: bootstrap deploy-all-roles deploy-repository deploy-pipeline ## All of the above in order
-	$(MAKE) deploy-all-roles
+deploy: deps check-accounts $(APP_BIN) ## All of the above in order, after one preflight of every account
+	$(call run_preflight,deploy)
+	$(MAKE) SKIP_PREFLIGHT=1 bootstrap deploy-all-roles deploy-repository deploy-pipeline
+	$(MAKE) SKIP_PREFLIGHT=1 deploy-all-roles
 
 .PHONY: destroy
 destroy: deps check-accounts $(APP_BIN) ## Delete every application stack, the pipeline and the roles stacks (keeps what `make purge` removes)

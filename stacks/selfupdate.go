@@ -209,8 +209,8 @@ func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.Sta
 }
 
 // RolesUpdateCommand is the make command that deploys the roles stack of account as this
-// config synthesizes it, with the pipeline's artifact key: what an administrator of that
-// account runs when Check_Roles or the preflight finds the stack stale.
+// config synthesizes it, with the pipeline's artifact key (when known): what an administrator
+// of that account runs when Check_Roles or the preflight finds the stack stale.
 func RolesUpdateCommand(cfg Config, account, keyArn string) string {
 	envs := EnvironmentsIn(cfg, account)
 	named := envs[0]
@@ -219,15 +219,28 @@ func RolesUpdateCommand(cfg Config, account, keyArn string) string {
 			named = e
 		}
 	}
+	cmd := "make deploy-roles ENV=" + named.Name
+	if cfg.shorthand {
+		cmd = "make deploy-prod-roles"
+	}
+	cmd += " " + MakeVariables(cfg)
+	if keyArn != "" {
+		cmd += " KEY_ARN=" + keyArn
+	}
+	return cmd
+}
+
+// MakeVariables are the make variables that give the Makefile this config's environments and
+// region, so a printed command works on a machine whose cdk.json holds the placeholders.
+func MakeVariables(cfg Config) string {
 	var args []string
 	if cfg.shorthand {
-		args = append(args, "make deploy-prod-roles", "DEV_ACCOUNT="+cfg.Environments[0].Account, "PROD_ACCOUNT="+account)
+		args = append(args, "DEV_ACCOUNT="+cfg.Environments[0].Account, "PROD_ACCOUNT="+cfg.Environments[1].Account)
 		if !cfg.Environments[1].Approval {
 			args = append(args, "PROD_APPROVAL=false")
 		}
 	} else {
-		args = append(args, "make deploy-roles ENV="+named.Name, "ENVIRONMENTS='"+environmentsJSON(cfg.Environments)+"'")
+		args = append(args, "ENVIRONMENTS='"+environmentsJSON(cfg.Environments)+"'")
 	}
-	args = append(args, "REGION="+cfg.Region, "KEY_ARN="+keyArn)
-	return strings.Join(args, " ")
+	return strings.Join(append(args, "REGION="+cfg.Region), " ")
 }

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/aws/aws-sdk-go-v2/service/codeconnections"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks"
+)
+
+// MinBootstrapVersion is the oldest CDK bootstrap stack the pipeline stack deploys with: its
+// CheckBootstrapVersion rule rejects 1-5 (a test reads the rule from the golden template).
+const MinBootstrapVersion = 6
+
+// bootstrapVersionParameter is where `cdk bootstrap` records its version, for the default
+// qualifier the app synthesizes with.
+const bootstrapVersionParameter = "/cdk-bootstrap/hnb659fds/version"
+
+// Check is the outcome of one check: passed, or a problem with the command that fixes it.
+type Check struct {
+	Name        string `json:"check"`
+	Environment string `json:"environment,omitempty"`
+	Account     string `json:"account"`
+	OK          bool   `json:"ok"`
+	Message     string `json:"message"`
+	Fix         string `json:"fix,omitempty"`
+}
+
+// Report is every check of a preflight; Ready when none found a problem.
+type Report struct {
+	Ready  bool    `json:"ready"`
+	Checks []Check `json:"checks"`
+}
+
+func (r *Report) pass(name, env, account, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, Environment: env, Account: account, OK: true, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *Report) fail(name, env, account, fix, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, Environment: env, Account: account, Message: fmt.Sprintf(format, args...), Fix: fix})
+}
+
+// Write prints the report: every check, problems with their fix, and a last line that says
+// whether to go on; or the same as JSON.
+func (r Report) Write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	problems := 0
+	for _, c := range r.Checks {
+		where := c.Account
+		if c.Environment != "" {
+			where = c.Environment + ", " + c.Account
+		}
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+			problems++
+		}
+		fmt.Fprintf(w, "%s %-12s (%s) %s\n", mark, c.Name, where, c.Message)
+		if c.Fix != "" {
+			fmt.Fprintf(w, "     fix: %s\n", c.Fix)
+		}
+	}
+	if problems == 0 {
+		_, err := fmt.Fprintln(w, "ready: every account is set up for make deploy")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "not ready: %d problem(s) above; fix them before deploying\n", problems)
+	return err
+}
+
+// session is an environment's profile, resolved and checked.
+type session struct {
+	env     stacks.Environment
+	profile string
+	cfg     aws.Config
+}
+
+// Options narrow a preflight to what one make target needs.
+type Options struct {
+	// Before is the make target about to run ("" for the whole check): its accounts are
+	// checked, and what it fixes by itself (the bootstrap, a roles stack) is no problem.
+	Before string
+	// Env is the environment of deploy-roles.
+	Env string
+}
+
+// targets lists, per make target, whether it needs only the pipeline's account and which
+// checks' problems it fixes itself.
+var targets = map[string]struct {
+	homeOnly bool
+	fixes    []string
+}{
+	"":                  {},
+	"deploy":            {fixes: []string{"bootstrap", "roles"}},
+	"bootstrap":         {homeOnly: true, fixes: []string{"bootstrap"}},
+	"deploy-repository": {homeOnly: true},
+	"deploy-pipeline":   {homeOnly: true},
+	"deploy-roles":      {fixes: []string{"roles"}},
+}
+
+// Preflight checks the accounts and environments, reporting every problem at once.
+func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts Options) (Report, error) {
+	target, ok := targets[opts.Before]
+	if !ok {
+		return Report{}, fmt.Errorf("-before %q: not a deploy target; use deploy, bootstrap, deploy-roles, deploy-repository or deploy-pipeline", opts.Before)
+	}
+	r := &Report{}
+	home := cfg.PipelineAccount()
+	inScope := func(e stacks.Environment) bool {
+		switch {
+		case target.homeOnly:
+			return e.Account == home
+		case opts.Before == "deploy-roles":
+			for _, x := range cfg.Environments {
+				if x.Name == opts.Env {
+					return e.Account == x.Account
+				}
+			}
+			return false
+		}
+		return true
+	}
+	if opts.Before == "deploy-roles" && !slices.ContainsFunc(cfg.Environments, func(e stacks.Environment) bool { return e.Name == opts.Env }) {
+		return Report{}, fmt.Errorf("-env %q: no environment has that name", opts.Env)
+	}
+	sessions := map[string]session{} // by environment name, for those whose profile is right
+	byAccount := map[string]session{}
+	for _, e := range cfg.Environments {
+		if !inScope(e) {
+			continue
+		}
+		profile := ProfileOf(e.Name)
+		envVar := strings.ToUpper(e.Name) + "_PROFILE"
+		c, err := accounts.Config(ctx, profile)
+		if err != nil {
+			r.fail("credentials", e.Name, e.Account, fmt.Sprintf("aws configure --profile %s  (or set %s to a profile of account %s)", profile, envVar, e.Account),
+				"profile %s cannot be loaded: %v", profile, err)
+			continue
+		}
+		id, err := sts.NewFromConfig(c).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		switch {
+		case err != nil:
+			r.fail("credentials", e.Name, e.Account, fmt.Sprintf("aws sso login --profile %s  (or aws configure --profile %s)", profile, profile),
+				"profile %s has no working credentials in %s: %v", profile, cfg.Region, shortError(err))
+			continue
+		case aws.ToString(id.Account) != e.Account:
+			r.fail("credentials", e.Name, e.Account,
+				fmt.Sprintf("set %s to a profile of account %s, or correct the account of %s in the configuration", envVar, e.Account, e.Name),
+				"profile %s signs in to account %s, not %s", profile, aws.ToString(id.Account), e.Account)
+			continue
+		}
+		r.pass("credentials", e.Name, e.Account, "profile %s is %s", profile, aws.ToString(id.Arn))
+		s := session{env: e, profile: profile, cfg: c}
+		sessions[e.Name] = s
+		if _, ok := byAccount[e.Account]; !ok {
+			byAccount[e.Account] = s
+		}
+	}
+
+	keyArn, pipelineExists := "", false
+	if homeSession, ok := byAccount[home]; ok {
+		checkBootstrap(ctx, r, cfg, homeSession)
+		keyArn, pipelineExists = checkPipeline(ctx, r, cfg, homeSession)
+		checkRepository(ctx, r, cfg, homeSession)
+		checkLeftovers(ctx, r, cfg, homeSession, pipelineExists, sessions)
+	}
+	for _, account := range stacks.RemoteAccounts(cfg) {
+		if s, ok := byAccount[account]; ok {
+			checkRoles(ctx, r, cfg, s, account, keyArn, pipelineExists)
+		}
+	}
+	r.Ready = true
+	for i, c := range r.Checks {
+		if !c.OK && slices.Contains(target.fixes, c.Name) {
+			r.Checks[i].OK = true
+			r.Checks[i].Message += "; make " + opts.Before + " does that now"
+			r.Checks[i].Fix = ""
+		}
+		r.Ready = r.Ready && r.Checks[i].OK
+	}
+	return *r, nil
+}
+
+func checkBootstrap(ctx context.Context, r *Report, cfg stacks.Config, s session) {
+	fix := "make bootstrap " + stacks.MakeVariables(cfg)
+	out, err := ssm.NewFromConfig(s.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
+	switch {
+	case isNotFound(err):
+		r.fail("bootstrap", s.env.Name, s.env.Account, fix, "account %s is not CDK-bootstrapped in %s (no %s)", s.env.Account, cfg.Region, bootstrapVersionParameter)
+		return
+	case err != nil:
+		r.fail("bootstrap", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read %s: %v", bootstrapVersionParameter, shortError(err))
+		return
+	}
+	v, err := strconv.Atoi(aws.ToString(out.Parameter.Value))
+	if err != nil || v < MinBootstrapVersion {
+		r.fail("bootstrap", s.env.Name, s.env.Account, fix, "bootstrap version %s is older than %d, which the pipeline stack needs", aws.ToString(out.Parameter.Value), MinBootstrapVersion)
+		return
+	}
+	r.pass("bootstrap", s.env.Name, s.env.Account, "bootstrap version %d (needs %d or later); no other account needs a bootstrap", v, MinBootstrapVersion)
+}
+
+// describeStack returns the stack, nil when it does not exist, or an error.
+func describeStack(ctx context.Context, c aws.Config, name string) (*cfntypes.Stack, error) {
+	out, err := cloudformation.NewFromConfig(c).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Stacks) == 0 || out.Stacks[0].StackStatus == cfntypes.StackStatusDeleteComplete {
+		return nil, nil
+	}
+	return &out.Stacks[0], nil
+}
+
+// checkPipeline reads the pipeline stack: whether it exists, and its artifact key's ARN.
+func checkPipeline(ctx context.Context, r *Report, cfg stacks.Config, s session) (keyArn string, exists bool) {
+	stack, err := describeStack(ctx, s.cfg, stacks.PipelineStackID)
+	if err != nil {
+		r.fail("pipeline", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read %s: %v", stacks.PipelineStackID, shortError(err))
+		return "", false
+	}
+	if stack == nil {
+		r.pass("pipeline", s.env.Name, s.env.Account, "%s does not exist yet; make deploy-pipeline creates it", stacks.PipelineStackID)
+		return "", false
+	}
+	for _, o := range stack.Outputs {
+		if aws.ToString(o.OutputKey) == stacks.ArtifactKeyArnOutput {
+			keyArn = aws.ToString(o.OutputValue)
+		}
+	}
+	r.pass("pipeline", s.env.Name, s.env.Account, "%s is %s", stacks.PipelineStackID, stack.StackStatus)
+	return keyArn, true
+}
+
+func checkRepository(ctx context.Context, r *Report, cfg stacks.Config, s session) {
+	if cfg.UsesGitHub() {
+		out, err := codeconnections.NewFromConfig(s.cfg).GetConnection(ctx, &codeconnections.GetConnectionInput{ConnectionArn: aws.String(cfg.ConnectionArn)})
+		switch {
+		case isNotFound(err):
+			r.fail("repository", s.env.Name, s.env.Account, "create a connection to GitHub (Developer Tools > Settings > Connections) and set github-connection-arn to its ARN",
+				"the connection %s does not exist", cfg.ConnectionArn)
+		case err != nil:
+			r.fail("repository", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read the connection: %v", shortError(err))
+		case out.Connection.ConnectionStatus != "AVAILABLE":
+			r.fail("repository", s.env.Name, s.env.Account, "finish the connection's handshake with GitHub in the console (Developer Tools > Settings > Connections > Update pending connection)",
+				"the connection is %s, not AVAILABLE", out.Connection.ConnectionStatus)
+		default:
+			r.pass("repository", s.env.Name, s.env.Account, "connection to GitHub is AVAILABLE for %s", cfg.GitHubRepository)
+		}
+		return
+	}
+	_, err := codecommit.NewFromConfig(s.cfg).GetRepository(ctx, &codecommit.GetRepositoryInput{RepositoryName: aws.String(cfg.RepositoryName)})
+	switch {
+	case isNotFound(err):
+		r.pass("repository", s.env.Name, s.env.Account, "CodeCommit repository %s does not exist yet; make deploy-repository creates it", cfg.RepositoryName)
+	case err != nil && !answeredOK(err):
+		r.fail("repository", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read repository %s: %v", cfg.RepositoryName, shortError(err))
+	default:
+		r.pass("repository", s.env.Name, s.env.Account, "CodeCommit repository %s exists", cfg.RepositoryName)
+	}
+}
+
+// answeredOK reports an error whose HTTP response was 200: the service found what was asked
+// for, and only a field of the answer could not be decoded (an emulator that writes dates as
+// text, say). For an existence check that is still "it exists".
+func answeredOK(err error) bool {
+	var resp *awshttp.ResponseError
+	return errors.As(err, &resp) && resp.HTTPStatusCode() == 200
+}
+
+// checkLeftovers finds what an earlier install retained under the names this one will create:
+// each would fail its stack's create with "already exists".
+func checkLeftovers(ctx context.Context, r *Report, cfg stacks.Config, home session, pipelineExists bool, sessions map[string]session) {
+	fix := "make purge " + stacks.MakeVariables(cfg) + "  (after make destroy; it deletes the retained bucket and log groups)"
+	if !pipelineExists {
+		bucket := stacks.ArtifactBucketName(home.env.Account)
+		_, err := s3.NewFromConfig(home.cfg, func(o *s3.Options) { o.UsePathStyle = usesEmulator(home.cfg) }).
+			HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		switch {
+		case err == nil:
+			r.fail("leftovers", home.env.Name, home.env.Account, fix, "bucket %s is left from an earlier install and would block the pipeline stack's create", bucket)
+		case !isNotFound(err):
+			r.fail("leftovers", home.env.Name, home.env.Account, "check the permissions of profile "+home.profile, "cannot check bucket %s: %v", bucket, shortError(err))
+		default:
+			r.pass("leftovers", home.env.Name, home.env.Account, "no bucket %s in the way", bucket)
+		}
+	}
+	for _, e := range cfg.Environments {
+		s, ok := sessions[e.Name]
+		if !ok {
+			continue
+		}
+		stack, err := describeStack(ctx, s.cfg, e.DeploymentStackName())
+		if err != nil || stack != nil {
+			continue // deployed (its log group is its own) or unreadable (reported elsewhere)
+		}
+		name := "/aws/lambda/" + e.AppName()
+		out, err := cloudwatchlogs.NewFromConfig(s.cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+		if err != nil {
+			r.fail("leftovers", e.Name, e.Account, "check the permissions of profile "+s.profile, "cannot check log group %s: %v", name, shortError(err))
+			continue
+		}
+		found := false
+		for _, g := range out.LogGroups {
+			found = found || aws.ToString(g.LogGroupName) == name
+		}
+		if found {
+			r.fail("leftovers", e.Name, e.Account, fix, "log group %s is left from an earlier install and would block %s's create", name, e.DeploymentStackName())
+		} else {
+			r.pass("leftovers", e.Name, e.Account, "no log group %s in the way", name)
+		}
+	}
+}
+
+// checkRoles checks the roles stack of another account: that it exists once the pipeline does,
+// carries the pipeline's key, and holds roles that trust this pipeline.
+func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, account, keyArn string, pipelineExists bool) {
+	envs := stacks.EnvironmentsIn(cfg, account)
+	id := stacks.RolesStackID(envs)
+	fix := stacks.RolesUpdateCommand(cfg, account, keyArn)
+	stack, err := describeStack(ctx, s.cfg, id)
+	switch {
+	case err != nil:
+		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read %s: %v", id, shortError(err))
+		return
+	case stack == nil && pipelineExists:
+		r.fail("roles", s.env.Name, account, fix, "%s does not exist, so the pipeline cannot deploy to account %s", id, account)
+		return
+	case stack == nil:
+		r.fail("roles", s.env.Name, account, fix, "%s does not exist; the pipeline stack's policies name its roles, so deploy it first", id)
+		return
+	}
+	if pipelineExists {
+		given := ""
+		for _, p := range stack.Parameters {
+			if aws.ToString(p.ParameterKey) == stacks.ArtifactKeyArnParameter {
+				given = aws.ToString(p.ParameterValue)
+			}
+		}
+		if given != keyArn {
+			shown := given
+			if shown == "" {
+				shown = "empty"
+			}
+			r.fail("roles", s.env.Name, account, fix, "%s has %s %s, not the pipeline's key %s: the roles cannot read the artifacts", id, stacks.ArtifactKeyArnParameter, shown, keyArn)
+		} else {
+			r.pass("roles", s.env.Name, account, "%s carries the pipeline's artifact key", id)
+		}
+	}
+	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.PipelineAccount(), stacks.PipelineRoleName)
+	trust, err := roleTrust(ctx, s.cfg, stacks.CrossAccountRoleName)
+	switch {
+	case isNotFound(err):
+		r.fail("roles", s.env.Name, account, fix, "%s has no role %s", id, stacks.CrossAccountRoleName)
+	case err != nil:
+		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", stacks.CrossAccountRoleName, shortError(err))
+	case !strings.Contains(trust, pipelineRole):
+		r.fail("roles", s.env.Name, account, fix, "%s trusts another pipeline account, not %s: the stack was deployed with another dev account", stacks.CrossAccountRoleName, pipelineRole)
+	default:
+		r.pass("roles", s.env.Name, account, "%s trusts %s", stacks.CrossAccountRoleName, pipelineRole)
+	}
+	for _, e := range envs {
+		name := stacks.DeploymentRoleNameFor(e)
+		trust, err := roleTrust(ctx, s.cfg, name)
+		switch {
+		case isNotFound(err):
+			r.fail("roles", e.Name, account, fix, "%s has no role %s for %s", id, name, e.Name)
+		case err != nil:
+			r.fail("roles", e.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", name, shortError(err))
+		case !strings.Contains(trust, "cloudformation.amazonaws.com"):
+			r.fail("roles", e.Name, account, fix, "%s is not assumable by CloudFormation", name)
+		default:
+			r.pass("roles", e.Name, account, "%s is CloudFormation's role for %s", name, e.DeploymentStackName())
+		}
+	}
+}
+
+// roleTrust returns a role's trust policy as text (IAM returns it URL-encoded).
+func roleTrust(ctx context.Context, c aws.Config, name string) (string, error) {
+	out, err := iam.NewFromConfig(c).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	doc := aws.ToString(out.Role.AssumeRolePolicyDocument)
+	if decoded, err := url.QueryUnescape(doc); err == nil {
+		doc = decoded
+	}
+	return doc, nil
+}
+
+// shortError keeps the first line of an SDK error, which carries the service's message.
+func shortError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "\n"); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks"
+)
+
+// The preflight is tested against moto_server, an emulator of the AWS APIs, one server per
+// simulated account, reached through shared-config profiles with endpoint_url, exactly as a
+// user's profiles reach AWS. Nothing here can reach AWS: every configuration the code loads
+// is checked to point at a loopback address (loopbackAccounts), and credentials come only from
+// the profiles written here.
+
+const (
+	devAccount  = "111111111111" // cdk.json's placeholders, so run() works without -c flags
+	prodAccount = "222222222222"
+	region      = "us-east-1"
+	keyArn      = "arn:aws:kms:us-east-1:111111111111:key/0123abcd-0123-abcd-0123-0123456789ab"
+)
+
+type emulator struct {
+	account  string
+	endpoint string
+}
+
+// emulators are started once for the package and reset between scenarios.
+var emulators map[string]*emulator
+
+func TestMain(m *testing.M) {
+	code, err := runWithEmulators(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runWithEmulators(m *testing.M) (int, error) {
+	server, err := exec.LookPath("moto_server")
+	if err != nil {
+		return 0, fmt.Errorf("moto_server is not installed: `make test` installs moto 5.2.1 with pip (%v)", err)
+	}
+	emulators = map[string]*emulator{}
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			_ = p.Process.Kill()
+			_ = p.Wait()
+		}
+	}()
+	for _, account := range []string{devAccount, prodAccount} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+		cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		procs = append(procs, cmd)
+		emulators[account] = &emulator{account: account, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	}
+	for _, e := range emulators {
+		if err := waitReady(e.endpoint, 30*time.Second); err != nil {
+			return 0, err
+		}
+	}
+	return m.Run(), nil
+}
+
+func waitReady(endpoint string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(endpoint + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("moto_server at %s did not start within %s", endpoint, timeout)
+}
+
+// reset empties every emulator and points the profiles dev and prod at them (prodAs lets a
+// scenario sign the prod profile in to another account's emulator).
+func reset(t *testing.T, profiles map[string]string) {
+	t.Helper()
+	for _, e := range emulators {
+		requireLoopback(t, e.endpoint)
+		resp, err := http.Post(e.endpoint+"/moto-api/reset", "application/json", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	var cfg strings.Builder
+	for profile, account := range profiles {
+		fmt.Fprintf(&cfg, "[profile %s]\nregion = %s\nendpoint_url = %s\naws_access_key_id = testing\naws_secret_access_key = testing\n\n",
+			profile, region, emulators[account].endpoint)
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte(cfg.String()), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "credentials"), nil, 0o600))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	for _, v := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_ENDPOINT_URL", "DEV_PROFILE", "PROD_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+func requireLoopback(t *testing.T, endpoint string) {
+	t.Helper()
+	u, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	ip := net.ParseIP(u.Hostname())
+	require.True(t, ip != nil && ip.IsLoopback(), "refusing to test against %s: only a loopback emulator may be used", endpoint)
+}
+
+// loopbackAccounts loads profiles as the command does, and fails the test unless the result
+// talks to a loopback endpoint.
+type loopbackAccounts struct{ t *testing.T }
+
+func (a loopbackAccounts) Config(ctx context.Context, profile string) (aws.Config, error) {
+	c, err := sdkAccounts{region: region}.Config(ctx, profile)
+	if err == nil {
+		if c.BaseEndpoint == nil {
+			a.t.Fatalf("profile %s has no endpoint_url: refusing to call AWS", profile)
+		}
+		requireLoopback(a.t, *c.BaseEndpoint)
+	}
+	return c, err
+}
+
+func configOf(t *testing.T, values map[string]any) stacks.Config {
+	t.Helper()
+	v := map[string]any{stacks.DevAccountKey: devAccount, stacks.ProdAccountKey: prodAccount, stacks.RegionKey: region, stacks.BranchKey: "main"}
+	for k, x := range values {
+		v[k] = x
+	}
+	cfg, err := stacks.NewConfig(v)
+	require.NoError(t, err)
+	return cfg
+}
+
+func clientCfg(t *testing.T, profile string) aws.Config {
+	c, err := loopbackAccounts{t}.Config(context.Background(), profile)
+	require.NoError(t, err)
+	return c
+}
+
+// ready sets up both accounts as the README's steps leave them: dev bootstrapped with the
+// pipeline deployed, prod with its roles stack carrying the key.
+type setup struct {
+	bootstrapVersion string // "" for none
+	pipeline         bool
+	rolesStack       bool
+	rolesKey         string
+	trustedAccount   string
+	deploymentRole   bool
+	leftoverBucket   bool
+	leftoverLogGroup bool
+}
+
+func readySetup() setup {
+	return setup{bootstrapVersion: "21", pipeline: true, rolesStack: true, rolesKey: keyArn, trustedAccount: devAccount, deploymentRole: true}
+}
+
+func (s setup) apply(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	dev, prod := clientCfg(t, "dev"), clientCfg(t, "prod")
+	if s.bootstrapVersion != "" {
+		_, err := ssm.NewFromConfig(dev).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(bootstrapVersionParameter),
+			Value: aws.String(s.bootstrapVersion), Type: "String"})
+		require.NoError(t, err)
+	}
+	if s.pipeline {
+		createStack(t, dev, stacks.PipelineStackID, map[string]any{
+			"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": keyArn}}}, nil)
+	}
+	_, err := codecommit.NewFromConfig(dev).CreateRepository(ctx, &codecommit.CreateRepositoryInput{RepositoryName: aws.String("repo-" + devAccount)})
+	if err != nil && strings.Contains(err.Error(), "deserialization failed") {
+		err = nil // moto answers creationDate as text, where AWS sends epoch seconds; the repository exists
+	}
+	require.NoError(t, err)
+	if s.rolesStack {
+		createStack(t, prod, stacks.RolesStackID([]stacks.Environment{{Name: "prod"}}), map[string]any{
+			"Parameters": map[string]any{stacks.ArtifactKeyArnParameter: map[string]any{"Type": "String", "Default": ""}}},
+			[]cfntypes.Parameter{{ParameterKey: aws.String(stacks.ArtifactKeyArnParameter), ParameterValue: aws.String(s.rolesKey)}})
+		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole",`+
+			`"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::%s:role/%s"}}}]}`, s.trustedAccount, s.trustedAccount, stacks.PipelineRoleName)
+		createRole(t, prod, stacks.CrossAccountRoleName, trust)
+		if s.deploymentRole {
+			createRole(t, prod, stacks.DeploymentRoleName,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+		}
+	}
+	if s.leftoverBucket {
+		_, err := s3.NewFromConfig(dev, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{
+			Bucket: aws.String(stacks.ArtifactBucketName(devAccount))})
+		require.NoError(t, err)
+	}
+	if s.leftoverLogGroup {
+		_, err := cloudwatchlogs.NewFromConfig(prod).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/lambda/HelloLambda-prod")})
+		require.NoError(t, err)
+	}
+}
+
+func createStack(t *testing.T, c aws.Config, name string, extra map[string]any, params []cfntypes.Parameter) {
+	t.Helper()
+	tmpl := map[string]any{"Resources": map[string]any{"Marker": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+	for k, v := range extra {
+		tmpl[k] = v
+	}
+	body, _ := json.Marshal(tmpl)
+	_, err := cloudformation.NewFromConfig(c).CreateStack(context.Background(), &cloudformation.CreateStackInput{
+		StackName: aws.String(name), TemplateBody: aws.String(string(body)), Parameters: params})
+	require.NoError(t, err)
+}
+
+func createRole(t *testing.T, c aws.Config, name, trust string) {
+	t.Helper()
+	_, err := iam.NewFromConfig(c).CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	require.NoError(t, err)
+}
+
+// failing returns the checks that found a problem, as "check: message | fix".
+func failing(r Report) []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c.Name+": "+c.Message+" | "+c.Fix)
+		}
+	}
+	return out
+}
+
+func TestPreflightReadySetup(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount, "prod": prodAccount})
+	readySetup().apply(t)
+	r, err := Preflight(context.Background(), configOf(t, nil), loopbackAccounts{t}, Options{})
+	require.NoError(t, err)
+	assert.True(t, r.Ready, "problems: %v", failing(r))
+	var names []string
+	for _, c := range r.Checks {
+		names = append(names, c.Name)
+	}
+	for _, want := range []string{"credentials", "bootstrap", "pipeline", "repository", "roles"} {
+		assert.Contains(t, names, want, "the ready report shows the %s check passed", want)
+	}
+
+	// The command: exit 0, and the same report as JSON for machines.
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"preflight", "-json"}, &out, &errOut), errOut.String())
+	var decoded Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
+	assert.True(t, decoded.Ready)
+	assert.Equal(t, len(r.Checks), len(decoded.Checks))
+}
+
+func TestPreflightFindsEachSetupMistake(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		profiles map[string]string // profile -> the account its endpoint emulates
+		setup    func(*setup)
+		config   map[string]any
+		want     []string // substrings of the failing checks, message and fix
+	}{
+		{
+			name:     "a mistyped prod account",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			config:   map[string]any{stacks.ProdAccountKey: "222222222223"},
+			want:     []string{"credentials: profile prod signs in to account 222222222222, not 222222222223 | set PROD_PROFILE to a profile of account 222222222223"},
+		},
+		{
+			name:     "a profile of the wrong account",
+			profiles: map[string]string{"dev": devAccount, "prod": devAccount},
+			want:     []string{"credentials: profile prod signs in to account 111111111111, not 222222222222"},
+		},
+		{
+			name:     "a profile that does not exist",
+			profiles: map[string]string{"dev": devAccount},
+			want:     []string{"credentials: profile prod cannot be loaded", "aws configure --profile prod"},
+		},
+		{
+			name:     "an unbootstrapped pipeline account",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.bootstrapVersion = "" },
+			want:     []string{"bootstrap: account 111111111111 is not CDK-bootstrapped in us-east-1", "| make bootstrap DEV_ACCOUNT=111111111111 PROD_ACCOUNT=222222222222 REGION=us-east-1"},
+		},
+		{
+			name:     "a bootstrap too old",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.bootstrapVersion = "5" },
+			want:     []string{"bootstrap: bootstrap version 5 is older than 6"},
+		},
+		{
+			name:     "the key ARN step skipped",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.rolesKey = "" },
+			want: []string{"roles: ProdAccountRolesStack has ArtifactKeyArn empty, not the pipeline's key " + keyArn,
+				"| make deploy-prod-roles DEV_ACCOUNT=111111111111 PROD_ACCOUNT=222222222222 REGION=us-east-1 KEY_ARN=" + keyArn},
+		},
+		{
+			name:     "roles deployed for another dev account",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.trustedAccount = "999999999999" },
+			want:     []string{"roles: CodePipelineCrossAccountRole trusts another pipeline account, not arn:aws:iam::111111111111:role/CrossAccountPipelineRole"},
+		},
+		{
+			name:     "no roles stack once the pipeline exists",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.rolesStack = false },
+			want:     []string{"roles: ProdAccountRolesStack does not exist, so the pipeline cannot deploy to account 222222222222 | make deploy-prod-roles"},
+		},
+		{
+			name:     "a roles stack without its deployment role",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.deploymentRole = false },
+			want:     []string{"roles: ProdAccountRolesStack has no role CloudFormationDeploymentRole for prod"},
+		},
+		{
+			name:     "leftovers of an earlier install",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup: func(s *setup) {
+				s.pipeline, s.leftoverBucket, s.leftoverLogGroup = false, true, true
+			},
+			want: []string{
+				"leftovers: bucket artifact-bucket-111111111111 is left from an earlier install and would block the pipeline stack's create | make purge",
+				"leftovers: log group /aws/lambda/HelloLambda-prod is left from an earlier install and would block ProdApplicationDeploymentStack's create | make purge",
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reset(t, c.profiles)
+			s := readySetup()
+			if c.setup != nil {
+				c.setup(&s)
+			}
+			if _, ok := c.profiles["prod"]; ok && c.profiles["prod"] == prodAccount {
+				s.apply(t)
+			} else {
+				prodless := s
+				prodless.rolesStack, prodless.leftoverLogGroup = false, false
+				prodless.applyDevOnly(t)
+			}
+			r, err := Preflight(context.Background(), configOf(t, c.config), loopbackAccounts{t}, Options{})
+			require.NoError(t, err)
+			assert.False(t, r.Ready)
+			problems := strings.Join(failing(r), "\n")
+			for _, want := range c.want {
+				assert.Contains(t, problems, want)
+			}
+		})
+	}
+}
+
+// applyDevOnly sets up the dev account alone, for scenarios whose prod profile is broken.
+func (s setup) applyDevOnly(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	dev := clientCfg(t, "dev")
+	_, err := ssm.NewFromConfig(dev).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(bootstrapVersionParameter), Value: aws.String("21"), Type: "String"})
+	require.NoError(t, err)
+	createStack(t, dev, stacks.PipelineStackID, map[string]any{"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": keyArn}}}, nil)
+}
+
+func TestPreflightExitCodeAndText(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount, "prod": prodAccount})
+	s := readySetup()
+	s.bootstrapVersion = ""
+	s.apply(t)
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, run([]string{"preflight"}, &out, &errOut), "a problem exits 1")
+	text := out.String()
+	assert.Contains(t, text, "FAIL bootstrap")
+	assert.Contains(t, text, "     fix: make bootstrap ")
+	assert.Contains(t, text, "not ready: 1 problem(s) above")
+	assert.Equal(t, 2, run([]string{"preflight", "-c", "region=mars-1"}, &out, &errOut), "a bad configuration exits 2")
+	assert.Contains(t, errOut.String(), "region")
+}
+
+// MinBootstrapVersion follows the rule the pipeline stack's template carries: it rejects
+// exactly the versions below it.
+func TestMinBootstrapVersionMatchesTheTemplate(t *testing.T) {
+	data, err := os.ReadFile("../../stacks/testdata/" + stacks.PipelineStackID + ".template.json")
+	require.NoError(t, err)
+	var tmpl struct {
+		Rules struct {
+			CheckBootstrapVersion struct {
+				Assertions []struct {
+					Assert struct {
+						Not []struct {
+							Contains []any `json:"Fn::Contains"`
+						} `json:"Fn::Not"`
+					}
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(data, &tmpl))
+	require.Len(t, tmpl.Rules.CheckBootstrapVersion.Assertions, 1)
+	rejected := tmpl.Rules.CheckBootstrapVersion.Assertions[0].Assert.Not[0].Contains[0]
+	var want []any
+	for v := 1; v < MinBootstrapVersion; v++ {
+		want = append(want, fmt.Sprint(v))
+	}
+	assert.Equal(t, want, rejected)
+}
+
+// Before a deploy target, the preflight checks the accounts that target touches and does not
+// stop it for what it is about to fix; it still stops it for what it cannot.
+func TestPreflightBeforeATarget(t *testing.T) {
+	// A newcomer's first run: nothing deployed, not bootstrapped, and the prod profile signs
+	// in to the wrong account.
+	reset(t, map[string]string{"dev": devAccount, "prod": devAccount})
+	cfg := configOf(t, nil)
+	check := func(opts Options) Report {
+		r, err := Preflight(context.Background(), cfg, loopbackAccounts{t}, opts)
+		require.NoError(t, err)
+		return r
+	}
+	r := check(Options{Before: "bootstrap"})
+	assert.True(t, r.Ready, "bootstrap needs only the pipeline account, and bootstraps it: %v", failing(r))
+	r = check(Options{Before: "deploy-pipeline"})
+	assert.Contains(t, strings.Join(failing(r), "\n"), "bootstrap: account 111111111111 is not CDK-bootstrapped", "the pipeline cannot deploy before the bootstrap")
+	r = check(Options{Before: "deploy-roles", Env: "prod"})
+	assert.Contains(t, strings.Join(failing(r), "\n"), "credentials: profile prod signs in to account 111111111111", "deploy-roles checks the account it deploys to")
+	assert.NotContains(t, strings.Join(failing(r), "\n"), "bootstrap", "and not the pipeline's")
+	r = check(Options{Before: "deploy"})
+	assert.False(t, r.Ready, "a wrong profile stops make deploy before it deploys anything")
+	assert.NotContains(t, strings.Join(failing(r), "\n"), "bootstrap:", "make deploy bootstraps by itself")
+
+	_, err := Preflight(context.Background(), cfg, loopbackAccounts{t}, Options{Before: "deploy-everything"})
+	assert.ErrorContains(t, err, "not a deploy target")
+	_, err = Preflight(context.Background(), cfg, loopbackAccounts{t}, Options{Before: "deploy-roles", Env: "qa"})
+	assert.ErrorContains(t, err, `-env "qa": no environment has that name`)
+}
