@@ -48,8 +48,10 @@ context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_AC
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1
-# Extra flags for cdk synth, e.g. SYNTH_FLAGS=--no-validation.
-SYNTH_FLAGS ?=
+# Extra flags for cdk synth. CDK's built-in template validation (a WebAssembly rule engine,
+# 1.7 s of every synth) runs in make test over every stack, and make test runs before every
+# synth that ships (CDK_Synth, .ci/run), so make synth skips it; SYNTH_FLAGS= turns it on.
+SYNTH_FLAGS ?= --no-validation
 
 .PHONY: help
 help: ## List the targets
@@ -81,7 +83,7 @@ $(APP_BIN): $(APP_SRC)
 
 # The CLI targets need only the CLI and the app: go build fetches the modules it needs.
 .PHONY: synth
-synth: node_modules/.installed $(JSII_WRAPPER) $(APP_BIN) ## Synthesize all six stacks into cdk.out/ with the CDK CLI
+synth: node_modules/.installed $(JSII_WRAPPER) $(APP_BIN) ## Synthesize every stack into cdk.out/ with the CDK CLI
 	$(CDK) synth --app $(APP_BIN) $(CDK_FLAGS) --quiet $(SYNTH_FLAGS)
 
 .PHONY: ls
@@ -96,7 +98,8 @@ test: deps test-go test-python ## Run every test (no AWS credentials needed)
 MOTO_VERSION := 5.2.1
 .PHONY: moto
 moto:
-	@command -v moto_server >/dev/null 2>&1 || python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)'
+	@command -v moto_server >/dev/null 2>&1 || python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' || { \
+		echo "Install moto $(MOTO_VERSION) so that moto_server is on the PATH (pipx install 'moto[server]==$(MOTO_VERSION)', or a virtualenv)" >&2; exit 1; }
 
 .PHONY: test-go
 test-go: moto
@@ -185,7 +188,7 @@ PROFILE ?=
 
 .PHONY: deploy-roles
 deploy-roles: deps check-accounts $(APP_BIN) ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
-	$(call run_preflight,deploy-roles -env $(ENV))
+	$(call run_preflight,deploy-roles -env $(ENV) $(if $(PROFILE),-profile $(PROFILE)))
 	@stack=$$($(ROSTER) | awk -F'\t' -v e='$(ENV)' '$$1 == e {print $$6}'); \
 	case "$$stack" in \
 	"") echo "No environment is named '$(ENV)'; ENV= takes one of: $$($(ROSTER) | cut -f1 | xargs)" >&2; exit 2;; \
@@ -213,7 +216,7 @@ deploy-pipeline: deps check-accounts $(APP_BIN) ## 4. Deploy the pipeline (write
 # Every roles stack, once before the pipeline and once after it with the key's ARN.
 .PHONY: deploy-all-roles
 deploy-all-roles: $(APP_BIN)
-	@$(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1}' | while read -r env; do \
+	@set -o pipefail; $(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1}' | while read -r env; do \
 		$(MAKE) --no-print-directory deploy-roles ENV=$$env || exit 1; done
 
 .PHONY: deploy
@@ -226,14 +229,14 @@ deploy: deps check-accounts $(APP_BIN) ## All of the above in order, after one p
 destroy: deps check-accounts $(APP_BIN) ## Delete every application stack, the pipeline and the roles stacks (keeps what `make purge` removes)
 	@# The application stacks go first, last environment first: each is deleted by CloudFormation
 	@# as its deployment role, which must still exist. An absent stack is not an error.
-	@$(ROSTER) | tac | while IFS=$$'\t' read -r name account id stack app roles; do \
+	@set -o pipefail; $(ROSTER) | tac | while IFS=$$'\t' read -r name account id stack app roles; do \
 		$(call profile_of,$$name); \
 		echo "Deleting $$stack in account $$account (profile $$profile)"; \
 		aws --profile $$profile --region $(REGION) cloudformation delete-stack --stack-name $$stack && \
 		aws --profile $$profile --region $(REGION) cloudformation wait stack-delete-complete --stack-name $$stack || exit 1; \
 	done
 	$(CDK) destroy $(CDK_FLAGS) --force --profile $(PIPELINE_PROFILE) CrossAccountPipelineStack
-	@$(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1 "\t" $$6}' | while IFS=$$'\t' read -r name roles; do \
+	@set -o pipefail; $(ROSTER) | awk -F'\t' '$$6 != "-" && !seen[$$6]++ {print $$1 "\t" $$6}' | while IFS=$$'\t' read -r name roles; do \
 		$(call profile_of,$$name); \
 		$(CDK) destroy $(CDK_FLAGS) --force --profile $$profile $$roles || exit 1; \
 	done
@@ -246,7 +249,7 @@ destroy: deps check-accounts $(APP_BIN) ## Delete every application stack, the p
 .PHONY: purge
 purge: check-accounts $(APP_BIN) ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
 	@# Only "does not exist" lets purge go on: expired credentials or a wrong region must stop it.
-	@{ printf '%s\t%s\n' "$(PIPELINE_ENV)" CrossAccountPipelineStack; $(ROSTER) | cut -f1,4; } | while IFS=$$'\t' read -r name stack; do \
+	@set -o pipefail; { printf '%s\t%s\n' "$(PIPELINE_ENV)" CrossAccountPipelineStack; $(ROSTER) | cut -f1,4; } | while IFS=$$'\t' read -r name stack; do \
 		$(call profile_of,$$name); \
 		out=$$(aws --profile $$profile --region $(REGION) cloudformation describe-stacks --stack-name $$stack 2>&1) && { \
 			echo "$$stack still exists: run make destroy first (purge would delete what a live stack uses)." >&2; exit 1; }; \
@@ -260,7 +263,7 @@ purge: check-accounts $(APP_BIN) ## After destroy: delete the retained artifact 
 	@aws_home="aws --profile $(PIPELINE_PROFILE) --region $(REGION)"; \
 	if $$aws_home s3api head-bucket --bucket artifact-bucket-$(PIPELINE_ACCOUNT) 2>/dev/null; then \
 		$$aws_home s3 rb s3://artifact-bucket-$(PIPELINE_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(PIPELINE_ACCOUNT)"; fi
-	@$(ROSTER) | cut -f1,5 | while IFS=$$'\t' read -r name app; do \
+	@set -o pipefail; $(ROSTER) | cut -f1,5 | while IFS=$$'\t' read -r name app; do \
 		$(call profile_of,$$name); \
 		out=$$(aws --profile $$profile --region $(REGION) logs delete-log-group --log-group-name /aws/lambda/$$app 2>&1) \
 		&& echo "deleted /aws/lambda/$$app" \

@@ -98,5 +98,14 @@ func jsonDiff(path string, want, got any) []string {
 	if string(w) == string(g) {
 		return nil
 	}
-	return []string{fmt.Sprintf("%s: %s -> %s", path, w, g)}
+	return []string{fmt.Sprintf("%s: %s -> %s", path, clip(string(w)), clip(string(g)))}
+}
+
+// clip keeps a changed value readable in the failure message; the whole is in `git diff`
+// after make update-golden.
+func clip(s string) string {
+	if len(s) > 240 {
+		return s[:200] + fmt.Sprintf("... (%d characters)", len(s))
+	}
+	return s
 }

@@ -52,6 +52,7 @@ const (
 
 	// The pipeline's stages and actions that keep it up to date and its gates in place
 	// (selfupdate.go). assets/review.js names the same stages: a test keeps them in step.
+	SourceNamespace          = "SourceVariables"
 	PipelineChangesAction    = "Pipeline_Changes"
 	PipelineChangesNamespace = "PipelineChanges"
 	ApproveUpdateStage       = "Approve_UpdatePipeline"

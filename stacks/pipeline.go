@@ -126,7 +126,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	if cfg.Notifications.Enabled() {
 		topic = notificationTopic(stack, cfg.Notifications)
 	}
-	update, err := newSelfUpdate(stack, s.ArtifactBucket)
+	update, err := newSelfUpdate(stack, s.ArtifactBucket, home)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +139,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
 
+	src := sourceAction(stack, cfg, source)
 	stages := []*awscodepipeline.StageProps{
 		{
 			StageName: jsii.String("Source"),
-			Actions:   &[]awscodepipeline.IAction{sourceAction(stack, cfg, source)},
+			Actions:   &[]awscodepipeline.IAction{src},
 		},
 		{
 			StageName: jsii.String("Build"),
@@ -163,7 +164,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			},
 		},
 	}
-	stages = append(stages, update.stages(cdkOut, topic)...)
+	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName)...)
 	for i, app := range props.Applications {
 		env := app.Environment
 		if env.Account != home && !check.added {
@@ -332,21 +333,23 @@ func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifac
 	if cfg.UsesGitHub() {
 		owner, repo, _ := strings.Cut(cfg.GitHubRepository, "/")
 		return awscodepipelineactions.NewCodeStarConnectionsSourceAction(&awscodepipelineactions.CodeStarConnectionsSourceActionProps{
-			ActionName:    jsii.String("GitHub_Source"),
-			ConnectionArn: jsii.String(cfg.ConnectionArn),
-			Owner:         jsii.String(owner),
-			Repo:          jsii.String(repo),
-			Branch:        jsii.String(cfg.Branch),
-			Output:        output,
-			TriggerOnPush: jsii.Bool(true),
+			ActionName:         jsii.String("GitHub_Source"),
+			ConnectionArn:      jsii.String(cfg.ConnectionArn),
+			Owner:              jsii.String(owner),
+			Repo:               jsii.String(repo),
+			Branch:             jsii.String(cfg.Branch),
+			Output:             output,
+			TriggerOnPush:      jsii.Bool(true),
+			VariablesNamespace: jsii.String(SourceNamespace),
 		})
 	}
 	return awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
-		ActionName: jsii.String("CodeCommit_Source"),
-		Repository: awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repository"), jsii.String(cfg.RepositoryName)),
-		Branch:     jsii.String(cfg.Branch),
-		Output:     output,
-		Trigger:    awscodepipelineactions.CodeCommitTrigger_EVENTS,
+		ActionName:         jsii.String("CodeCommit_Source"),
+		Repository:         awscodecommit.Repository_FromRepositoryName(stack, jsii.String("Repository"), jsii.String(cfg.RepositoryName)),
+		Branch:             jsii.String(cfg.Branch),
+		Output:             output,
+		Trigger:            awscodepipelineactions.CodeCommitTrigger_EVENTS,
+		VariablesNamespace: jsii.String(SourceNamespace),
 	})
 }
 

@@ -24,8 +24,8 @@ type selfUpdate struct {
 	Review, Update awscodebuild.PipelineProject
 }
 
-func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket) (selfUpdate, error) {
-	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName}
+func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (selfUpdate, error) {
+	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName, "PIPELINE_ACCOUNT": account}
 	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env, Trusted: true})
 	if err != nil {
 		return selfUpdate{}, err
@@ -87,7 +87,7 @@ func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipelin
 // stages are Approve_UpdatePipeline and UpdatePipeline. Each is skipped by a stage condition
 // on Pipeline_Changes' variables, so a push that leaves the pipeline alone costs nothing and
 // one that widens nothing waits for nobody.
-func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic) []*awscodepipeline.StageProps {
+func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction string) []*awscodepipeline.StageProps {
 	return []*awscodepipeline.StageProps{
 		{
 			StageName:   jsii.String(ApproveUpdateStage),
@@ -111,6 +111,9 @@ func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic)
 					"GUARDED_RESOURCES": {Value: jsii.String(guardedResources(u.Review, u.Update))},
 					"REVIEWED_WIDENS":   {Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")},
 					"EXECUTION_ID":      {Value: jsii.String("#{codepipeline.PipelineExecutionId}")},
+					// The restart takes this commit, not whatever the branch holds by then.
+					"SOURCE_ACTION": {Value: jsii.String(sourceAction)},
+					"COMMIT_ID":     {Value: jsii.String("#{" + SourceNamespace + ".CommitId}")},
 				},
 			})},
 		},

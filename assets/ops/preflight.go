@@ -42,6 +42,9 @@ type Check struct {
 	OK          bool   `json:"ok"`
 	Message     string `json:"message"`
 	Fix         string `json:"fix,omitempty"`
+	// deployable marks a problem that the deploy targets fix themselves (something not yet
+	// deployed), as opposed to one they cannot (a read that failed, a leftover).
+	deployable bool
 }
 
 // Report is every check of a preflight; Ready when none found a problem.
@@ -56,6 +59,12 @@ func (r *Report) pass(name, env, account, format string, args ...any) {
 
 func (r *Report) fail(name, env, account, fix, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, Environment: env, Account: account, Message: fmt.Sprintf(format, args...), Fix: fix})
+}
+
+// missing reports something a deploy target creates or updates (see Options.Before).
+func (r *Report) missing(name, env, account, fix, format string, args ...any) {
+	r.fail(name, env, account, fix, format, args...)
+	r.Checks[len(r.Checks)-1].deployable = true
 }
 
 // Write prints the report: every check, problems with their fix, and a last line that says
@@ -104,19 +113,24 @@ type Options struct {
 	Before string
 	// Env is the environment of deploy-roles.
 	Env string
+	// Profile, when set, is the profile of Env (make deploy-roles PROFILE=...).
+	Profile string
 }
 
 // targets lists, per make target, whether it needs only the pipeline's account and which
 // checks' problems it fixes itself.
 var targets = map[string]struct {
 	homeOnly bool
-	fixes    []string
+	// remoteOptional checks other accounts where their profiles work: deploy-pipeline needs
+	// their roles stacks, but whoever deploys the pipeline may hold no credentials there.
+	remoteOptional bool
+	fixes          []string
 }{
 	"":                  {},
 	"deploy":            {fixes: []string{"bootstrap", "roles"}},
 	"bootstrap":         {homeOnly: true, fixes: []string{"bootstrap"}},
 	"deploy-repository": {homeOnly: true},
-	"deploy-pipeline":   {homeOnly: true},
+	"deploy-pipeline":   {remoteOptional: true},
 	"deploy-roles":      {fixes: []string{"roles"}},
 }
 
@@ -152,8 +166,19 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 			continue
 		}
 		profile := ProfileOf(e.Name)
+		if e.Name == opts.Env && opts.Profile != "" {
+			profile = opts.Profile
+		}
 		envVar := strings.ToUpper(e.Name) + "_PROFILE"
+		optional := target.remoteOptional && e.Account != home
 		c, err := accounts.Config(ctx, profile)
+		if err == nil && optional {
+			if _, idErr := sts.NewFromConfig(c).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); idErr != nil {
+				r.pass("credentials", e.Name, e.Account, "not checked: profile %s does not sign in (%v); make sure %s exists before the pipeline",
+					profile, shortError(idErr), stacks.RolesStackID(stacks.EnvironmentsIn(cfg, e.Account)))
+				continue
+			}
+		}
 		if err != nil {
 			r.fail("credentials", e.Name, e.Account, fmt.Sprintf("aws configure --profile %s  (or set %s to a profile of account %s)", profile, envVar, e.Account),
 				"profile %s cannot be loaded: %v", profile, err)
@@ -193,7 +218,7 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 	}
 	r.Ready = true
 	for i, c := range r.Checks {
-		if !c.OK && slices.Contains(target.fixes, c.Name) {
+		if !c.OK && c.deployable && slices.Contains(target.fixes, c.Name) {
 			r.Checks[i].OK = true
 			r.Checks[i].Message += "; make " + opts.Before + " does that now"
 			r.Checks[i].Fix = ""
@@ -208,7 +233,7 @@ func checkBootstrap(ctx context.Context, r *Report, cfg stacks.Config, s session
 	out, err := ssm.NewFromConfig(s.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
 	switch {
 	case isNotFound(err):
-		r.fail("bootstrap", s.env.Name, s.env.Account, fix, "account %s is not CDK-bootstrapped in %s (no %s)", s.env.Account, cfg.Region, bootstrapVersionParameter)
+		r.missing("bootstrap", s.env.Name, s.env.Account, fix, "account %s is not CDK-bootstrapped in %s (no %s)", s.env.Account, cfg.Region, bootstrapVersionParameter)
 		return
 	case err != nil:
 		r.fail("bootstrap", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read %s: %v", bootstrapVersionParameter, shortError(err))
@@ -216,7 +241,7 @@ func checkBootstrap(ctx context.Context, r *Report, cfg stacks.Config, s session
 	}
 	v, err := strconv.Atoi(aws.ToString(out.Parameter.Value))
 	if err != nil || v < MinBootstrapVersion {
-		r.fail("bootstrap", s.env.Name, s.env.Account, fix, "bootstrap version %s is older than %d, which the pipeline stack needs", aws.ToString(out.Parameter.Value), MinBootstrapVersion)
+		r.missing("bootstrap", s.env.Name, s.env.Account, fix, "bootstrap version %s is older than %d, which the pipeline stack needs", aws.ToString(out.Parameter.Value), MinBootstrapVersion)
 		return
 	}
 	r.pass("bootstrap", s.env.Name, s.env.Account, "bootstrap version %d (needs %d or later); no other account needs a bootstrap", v, MinBootstrapVersion)
@@ -246,6 +271,13 @@ func checkPipeline(ctx context.Context, r *Report, cfg stacks.Config, s session)
 	}
 	if stack == nil {
 		r.pass("pipeline", s.env.Name, s.env.Account, "%s does not exist yet; make deploy-pipeline creates it", stacks.PipelineStackID)
+		return "", false
+	}
+	if stack.StackStatus == cfntypes.StackStatusRollbackComplete {
+		// A failed first create: the stack holds nothing and cannot be updated.
+		r.fail("pipeline", s.env.Name, s.env.Account,
+			fmt.Sprintf("aws cloudformation delete-stack --stack-name %s --profile %s --region %s", stacks.PipelineStackID, s.profile, cfg.Region),
+			"%s is ROLLBACK_COMPLETE after a failed first create and cannot be updated", stacks.PipelineStackID)
 		return "", false
 	}
 	for _, o := range stack.Outputs {
@@ -349,13 +381,15 @@ func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, ac
 		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read %s: %v", id, shortError(err))
 		return
 	case stack == nil && pipelineExists:
-		r.fail("roles", s.env.Name, account, fix, "%s does not exist, so the pipeline cannot deploy to account %s", id, account)
+		r.missing("roles", s.env.Name, account, fix, "%s does not exist, so the pipeline cannot deploy to account %s", id, account)
 		return
 	case stack == nil:
-		r.fail("roles", s.env.Name, account, fix, "%s does not exist; the pipeline stack's policies name its roles, so deploy it first", id)
+		r.missing("roles", s.env.Name, account, fix, "%s does not exist; the pipeline stack's policies name its roles, so deploy it first", id)
 		return
 	}
-	if pipelineExists {
+	if pipelineExists && keyArn == "" {
+		r.pass("roles", s.env.Name, account, "%s exists; the pipeline stack has no artifact key output yet to compare", id)
+	} else if pipelineExists {
 		given := ""
 		for _, p := range stack.Parameters {
 			if aws.ToString(p.ParameterKey) == stacks.ArtifactKeyArnParameter {
@@ -367,33 +401,37 @@ func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, ac
 			if shown == "" {
 				shown = "empty"
 			}
-			r.fail("roles", s.env.Name, account, fix, "%s has %s %s, not the pipeline's key %s: the roles cannot read the artifacts", id, stacks.ArtifactKeyArnParameter, shown, keyArn)
+			r.missing("roles", s.env.Name, account, fix, "%s has %s %s, not the pipeline's key %s: the roles cannot read the artifacts", id, stacks.ArtifactKeyArnParameter, shown, keyArn)
 		} else {
 			r.pass("roles", s.env.Name, account, "%s carries the pipeline's artifact key", id)
 		}
 	}
+	// The ARNs are matched with their closing quote: one role's name is a prefix of the other's.
 	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.PipelineAccount(), stacks.PipelineRoleName)
+	checkRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.PipelineAccount(), stacks.RolesCheckRoleName)
 	trust, err := roleTrust(ctx, s.cfg, stacks.CrossAccountRoleName)
 	switch {
 	case isNotFound(err):
-		r.fail("roles", s.env.Name, account, fix, "%s has no role %s", id, stacks.CrossAccountRoleName)
+		r.missing("roles", s.env.Name, account, fix, "%s has no role %s", id, stacks.CrossAccountRoleName)
 	case err != nil:
 		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", stacks.CrossAccountRoleName, shortError(err))
-	case !strings.Contains(trust, pipelineRole):
-		r.fail("roles", s.env.Name, account, fix, "%s trusts another pipeline account, not %s: the stack was deployed with another dev account", stacks.CrossAccountRoleName, pipelineRole)
+	case !strings.Contains(trust, `"`+pipelineRole+`"`):
+		r.missing("roles", s.env.Name, account, fix, "%s trusts another pipeline account, not %s: the stack was deployed with another dev account", stacks.CrossAccountRoleName, pipelineRole)
+	case !strings.Contains(trust, `"`+checkRole+`"`):
+		r.missing("roles", s.env.Name, account, fix, "%s does not trust %s yet: the stack predates the pipeline's Check_Roles stage, which would stop the run", stacks.CrossAccountRoleName, checkRole)
 	default:
-		r.pass("roles", s.env.Name, account, "%s trusts %s", stacks.CrossAccountRoleName, pipelineRole)
+		r.pass("roles", s.env.Name, account, "%s trusts %s and, read-only, %s", stacks.CrossAccountRoleName, pipelineRole, stacks.RolesCheckRoleName)
 	}
 	for _, e := range envs {
 		name := stacks.DeploymentRoleNameFor(e)
 		trust, err := roleTrust(ctx, s.cfg, name)
 		switch {
 		case isNotFound(err):
-			r.fail("roles", e.Name, account, fix, "%s has no role %s for %s", id, name, e.Name)
+			r.missing("roles", e.Name, account, fix, "%s has no role %s for %s", id, name, e.Name)
 		case err != nil:
 			r.fail("roles", e.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", name, shortError(err))
 		case !strings.Contains(trust, "cloudformation.amazonaws.com"):
-			r.fail("roles", e.Name, account, fix, "%s is not assumable by CloudFormation", name)
+			r.missing("roles", e.Name, account, fix, "%s is not assumable by CloudFormation", name)
 		default:
 			r.pass("roles", e.Name, account, "%s is CloudFormation's role for %s", name, e.DeploymentStackName())
 		}

@@ -182,13 +182,14 @@ type setup struct {
 	rolesStack       bool
 	rolesKey         string
 	trustedAccount   string
+	checkTrusted     bool // the trust statement of Check_Roles' read-only session
 	deploymentRole   bool
 	leftoverBucket   bool
 	leftoverLogGroup bool
 }
 
 func readySetup() setup {
-	return setup{bootstrapVersion: "21", pipeline: true, rolesStack: true, rolesKey: keyArn, trustedAccount: devAccount, deploymentRole: true}
+	return setup{bootstrapVersion: "21", pipeline: true, rolesStack: true, rolesKey: keyArn, trustedAccount: devAccount, checkTrusted: true, deploymentRole: true}
 }
 
 func (s setup) apply(t *testing.T) {
@@ -213,8 +214,15 @@ func (s setup) apply(t *testing.T) {
 		createStack(t, prod, stacks.RolesStackID([]stacks.Environment{{Name: "prod"}}), map[string]any{
 			"Parameters": map[string]any{stacks.ArtifactKeyArnParameter: map[string]any{"Type": "String", "Default": ""}}},
 			[]cfntypes.Parameter{{ParameterKey: aws.String(stacks.ArtifactKeyArnParameter), ParameterValue: aws.String(s.rolesKey)}})
-		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole",`+
-			`"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::%s:role/%s"}}}]}`, s.trustedAccount, s.trustedAccount, stacks.PipelineRoleName)
+		statement := func(role, extra string) string {
+			return fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole",`+
+				`"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::%s:role/%s"}%s}}`, s.trustedAccount, s.trustedAccount, role, extra)
+		}
+		statements := []string{statement(stacks.PipelineRoleName, "")}
+		if s.checkTrusted {
+			statements = append(statements, statement(stacks.RolesCheckRoleName, `,"StringEquals":{"sts:RoleSessionName":"roles-check"}`))
+		}
+		trust := `{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`
 		createRole(t, prod, stacks.CrossAccountRoleName, trust)
 		if s.deploymentRole {
 			createRole(t, prod, stacks.DeploymentRoleName,
@@ -332,6 +340,12 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
 			setup:    func(s *setup) { s.trustedAccount = "999999999999" },
 			want:     []string{"roles: CodePipelineCrossAccountRole trusts another pipeline account, not arn:aws:iam::111111111111:role/CrossAccountPipelineRole"},
+		},
+		{
+			name:     "roles that predate Check_Roles",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.checkTrusted = false },
+			want:     []string{"roles: CodePipelineCrossAccountRole does not trust arn:aws:iam::111111111111:role/CrossAccountPipelineRolesCheck yet"},
 		},
 		{
 			name:     "no roles stack once the pipeline exists",
@@ -453,6 +467,9 @@ func TestPreflightBeforeATarget(t *testing.T) {
 	r = check(Options{Before: "deploy-roles", Env: "prod"})
 	assert.Contains(t, strings.Join(failing(r), "\n"), "credentials: profile prod signs in to account 111111111111", "deploy-roles checks the account it deploys to")
 	assert.NotContains(t, strings.Join(failing(r), "\n"), "bootstrap", "and not the pipeline's")
+	r = check(Options{Before: "deploy-roles", Env: "prod", Profile: "dev"})
+	assert.Contains(t, strings.Join(failing(r), "\n"), "credentials: profile dev signs in to account 111111111111, not 222222222222",
+		"PROFILE= replaces the environment's profile")
 	r = check(Options{Before: "deploy"})
 	assert.False(t, r.Ready, "a wrong profile stops make deploy before it deploys anything")
 	assert.NotContains(t, strings.Join(failing(r), "\n"), "bootstrap:", "make deploy bootstraps by itself")

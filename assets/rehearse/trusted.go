@@ -40,9 +40,14 @@ const fakeNPM = `#!/usr/bin/env bash
 echo "npm $*" >> "$REHEARSAL_LOG"
 `
 
+// The recorded `cdk deploy` stands in for CloudFormation applying the template, unless the
+// scenario says CloudFormation applied nothing (FAKE_DEPLOY_APPLIES=false).
 const fakeCDK = `#!/usr/bin/env bash
 case "$1" in
-deploy | destroy | bootstrap) echo "cdk $*" >> "$REHEARSAL_LOG" ;;
+deploy)
+  echo "cdk $*" >> "$REHEARSAL_LOG"
+  if [ "$FAKE_DEPLOY_APPLIES" != false ] && [ -n "$FAKE_TEMPLATE" ]; then cp "$REHEARSAL_SYNTHESIZED" "$FAKE_TEMPLATE"; fi ;;
+destroy | bootstrap) echo "cdk $*" >> "$REHEARSAL_LOG" ;;
 *) exec "$REHEARSAL_NODE" "$REHEARSAL_CLI" "$@" ;;
 esac
 `
@@ -70,6 +75,7 @@ func (r *rehearsal) shims() ([]string, string, error) {
 		"REHEARSAL_CLI=" + filepath.Join(r.work, "node_modules", "aws-cdk", "bin", "cdk"),
 		"AWS_EC2_METADATA_DISABLED=true",
 		"CDK_DISABLE_VERSION_CHECK=1",
+		"REHEARSAL_SYNTHESIZED=" + filepath.Join(r.work, "cdk.out", "CrossAccountPipelineStack.template.json"),
 	}, log, nil
 }
 
@@ -221,20 +227,33 @@ func (r *rehearsal) trustedBuildspecs() error {
 		}
 	}
 
+	// CodeBuild's own variables; the deployed template is copied, since a deploy replaces it.
+	codebuild := func(name string) ([]string, error) {
+		deployed := filepath.Join(r.dir, "current-"+name+".json")
+		data, err := os.ReadFile(files[name])
+		if err == nil {
+			err = os.WriteFile(deployed, data, 0o644)
+		}
+		return append(shimEnv, "CODEBUILD_SRC_DIR="+assembly, "AWS_REGION=us-east-1", "FAKE_TEMPLATE="+deployed), err
+	}
 	review := func(name string) (map[string]string, string, error) {
 		env, err := actionEnv(pipeline, "Pipeline_Changes", nil)
 		if err != nil {
 			return nil, "", err
 		}
+		extra, err := codebuild(name)
+		if err != nil {
+			return nil, "", err
+		}
 		var out bytes.Buffer
-		exports, err := r.runBuildspecIn(assets.PipelineChangesBuildspec, assembly, append(append(env, shimEnv...), "FAKE_TEMPLATE="+files[name]), &out)
+		exports, err := r.runBuildspecIn(assets.PipelineChangesBuildspec, assembly, append(env, extra...), &out)
 		return exports, out.String(), err
 	}
 	for _, c := range []struct{ deployed, changed, widens, reason string }{
-		{"unchanged", "false", "false", "no change widens"},
+		{"unchanged", "false", "false", "the pipeline stack is unchanged"},
 		{"narrower-iam", "true", "true", "IAM permissions or trust widen"},
-		{"no-prod-approval", "true", "true", "the push adds stage Approve_Prod"},
-		{"other-timeout", "true", "false", "no change widens"},
+		{"no-prod-approval", "true", "true", "the push changes the stages"},
+		{"other-timeout", "true", "false", "an ordinary change"},
 	} {
 		exports, out, err := review(c.deployed)
 		if err != nil {
@@ -247,15 +266,19 @@ func (r *rehearsal) trustedBuildspecs() error {
 		fmt.Printf("    Pipeline_Changes, deployed %-16s CHANGED=%-5s WIDENS=%-5s %s\n", c.deployed+":", c.changed, c.widens, exports["REASON"])
 	}
 
-	update := func(name, reviewedWidens string) (string, string, error) {
-		env, err := actionEnv(pipeline, "SelfMutate", map[string]string{
-			"PipelineChanges.WIDENS": reviewedWidens, "codepipeline.PipelineExecutionId": "rehearsal-execution"})
+	update := func(name, reviewedWidens string, more ...string) (string, string, error) {
+		env, err := actionEnv(pipeline, "SelfMutate", map[string]string{"PipelineChanges.WIDENS": reviewedWidens,
+			"codepipeline.PipelineExecutionId": "rehearsal-execution", "SourceVariables.CommitId": "rehearsal-commit"})
+		if err != nil {
+			return "", "", err
+		}
+		extra, err := codebuild(name)
 		if err != nil {
 			return "", "", err
 		}
 		_ = os.Remove(log)
 		var out bytes.Buffer
-		_, err = r.runBuildspecIn(assets.UpdatePipelineBuildspec, assembly, append(append(env, shimEnv...), "FAKE_TEMPLATE="+files[name]), &out)
+		_, err = r.runBuildspecIn(assets.UpdatePipelineBuildspec, assembly, append(append(env, extra...), more...), &out)
 		calls, _ := os.ReadFile(log)
 		return out.String(), string(calls), err
 	}
@@ -263,12 +286,32 @@ func (r *rehearsal) trustedBuildspecs() error {
 	if err != nil {
 		return fmt.Errorf("UpdatePipeline for an ordinary change: %w\n%s", err, tail(out, 30))
 	}
-	for _, want := range []string{"cdk deploy", "--app . ", "CrossAccountPipelineStack", "start-pipeline-execution", "stop-pipeline-execution --pipeline-name CrossAccountPipeline --pipeline-execution-id rehearsal-execution"} {
+	for _, want := range []string{"cdk deploy", "--app " + assembly + " --exclusively", "CrossAccountPipelineStack",
+		"start-pipeline-execution --name CrossAccountPipeline --source-revisions actionName=CodeCommit_Source,revisionType=COMMIT_ID,revisionValue=rehearsal-commit",
+		"stop-pipeline-execution --pipeline-name CrossAccountPipeline --pipeline-execution-id rehearsal-execution"} {
 		if !strings.Contains(calls, want) {
 			return fmt.Errorf("UpdatePipeline did not %q; its calls:\n%s", want, calls)
 		}
 	}
-	fmt.Println("    UpdatePipeline, ordinary change: cdk deploy --app ., a new execution started, this one stopped")
+	fmt.Println("    UpdatePipeline, ordinary change: cdk deploy --exclusively, a new execution of this commit started, this one stopped")
+	out, calls, err = update("other-timeout", "false", "FAKE_DEPLOY_APPLIES=false")
+	if err != nil || strings.Contains(calls, "start-pipeline-execution") || !strings.Contains(out, "not restarting") {
+		return fmt.Errorf("UpdatePipeline restarted although CloudFormation applied nothing (it would loop): %v\n%s\n%s", err, calls, tail(out, 20))
+	}
+	fmt.Println("    UpdatePipeline, CloudFormation applied nothing: no restart, so no loop")
+	err = expectFailure("Pipeline_Changes with a cdk.json in the assembly", "which the CLI would load", func(w io.Writer) error {
+		plugin := filepath.Join(assembly, "cdk.json")
+		if err := os.WriteFile(plugin, []byte(`{"plugin":["./not-reviewed"]}`), 0o644); err != nil {
+			return err
+		}
+		defer os.Remove(plugin)
+		_, out, err := review("other-timeout")
+		fmt.Fprint(w, out)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	err = expectFailure("UpdatePipeline with a widening Pipeline_Changes did not see", "changed after Pipeline_Changes reviewed", func(w io.Writer) error {
 		out, calls, err := update("narrower-iam", "false")
 		fmt.Fprint(w, out)
@@ -329,7 +372,7 @@ func (r *rehearsal) rolesChecks(pipeline map[string]any, assembly string, shimEn
 			return path
 		}
 		check := func(out io.Writer, extra ...string) error {
-			_, err := r.runBuildspecIn(assets.RolesCheckBuildspec, assembly, append(append(env, shimEnv...), extra...), out)
+			_, err := r.runBuildspecIn(assets.RolesCheckBuildspec, assembly, append(append(append(env, shimEnv...), "CODEBUILD_SRC_DIR="+assembly), extra...), out)
 			return err
 		}
 		var out bytes.Buffer
