@@ -57,15 +57,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// A hung endpoint must not hang a deploy.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+
+	// fail prints err and returns the exit code.
+	fail := func(code int, err error) int {
+		fmt.Fprintln(stderr, err)
+		return code
+	}
 	if command == "preflight" {
 		report, err := Preflight(ctx, cfg, accounts, Options{Before: *before, Env: *envName, Profile: *profile})
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
+		if err == nil {
+			err = report.Write(stdout, *asJSON)
 		}
-		if err := report.Write(stdout, *asJSON); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
+		if err != nil {
+			return fail(2, err)
 		}
 		if !report.Ready {
 			return 1
@@ -74,12 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	view, err := Status(ctx, cfg, accounts)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return fail(1, err)
 	}
 	if err := view.Write(stdout, *asJSON); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
+		return fail(2, err)
 	}
 	return 0
 }
