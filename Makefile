@@ -147,7 +147,7 @@ SKIP_PREFLIGHT ?=
 run_preflight = $(if $(SKIP_PREFLIGHT),,go run ./assets/ops preflight -before $(1) $(PREFLIGHT_FLAGS) $(context))
 
 .PHONY: status
-status: ## Show what runs in each environment, waiting approvals, and the pipeline's last runs (STATUS_FLAGS=-json)
+status: check-accounts ## Show what runs in each environment, waiting approvals, and the pipeline's last runs (STATUS_FLAGS=-json)
 	go run ./assets/ops status $(STATUS_FLAGS) $(context)
 
 .PHONY: check-accounts
