@@ -29,11 +29,11 @@ const ordinary = {
   "AWS::S3::Bucket": ["LifecycleConfiguration"],
 };
 
-// Stages that keep the pipeline honest: the approvals, the self-update and the roles check.
-// Any change to them needs a person, or a push could first remove a gate and then walk through
-// it. Of the other stages, what each action is, who it runs as and what it deploys are guarded
+// Stages that keep the pipeline honest: the source (which repository and branch it trusts), the
+// approvals, the self-update and the roles check. Any change to them needs a person, or a push
+// could first remove a gate and then walk through it. Of the other stages, what each action is, who it runs as and what it deploys are guarded
 // as well as their order; what they build is not.
-const guardedStage = (name) => /^Approve_/.test(name) || name === "UpdatePipeline" || name === "Check_Roles";
+const guardedStage = (name) => name === "Source" || /^Approve_/.test(name) || name === "UpdatePipeline" || name === "Check_Roles";
 const guardedAction = (name) => name === "Pipeline_Changes";
 
 // canonical writes a value with sorted keys, so key order never counts as a change.
@@ -121,7 +121,11 @@ function guardedChanges(deployed, synthesized, guardedResources) {
       }
     }
   }
-  if (!same(deployed.Conditions, synthesized.Conditions)) changes.push("changes the template's conditions");
+  // A transform (a macro) rewrites the template at deploy time; conditions, mappings and
+  // parameters decide what the resources become.
+  for (const section of ["Transform", "Conditions", "Mappings", "Parameters"]) {
+    if (!same(deployed[section], synthesized[section])) changes.push("changes the template section " + section);
+  }
   return changes;
 }
 

@@ -310,6 +310,15 @@ func TestReviewLetsOnlyOrdinaryChangesThrough(t *testing.T) {
 			a["Configuration"].(map[string]any)["CustomData"] = "approve anything"
 			return stages
 		}},
+		{"another branch", "changes stage Source", func(_ map[string]any, stages []any) []any {
+			a := stages[stageIndex(stages, "Source")].(map[string]any)["Actions"].([]any)[0].(map[string]any)
+			a["Configuration"].(map[string]any)["BranchName"] = "unprotected"
+			return stages
+		}},
+		{"a macro", "changes the template section Transform", func(tmpl map[string]any, stages []any) []any {
+			tmpl["Transform"] = "SomeMacro"
+			return stages
+		}},
 		{"a new resource", "adds AWS::CodeBuild::Project Sneaky", func(tmpl map[string]any, stages []any) []any {
 			tmpl["Resources"].(map[string]any)["Sneaky"] = map[string]any{"Type": "AWS::CodeBuild::Project", "Properties": map[string]any{}}
 			return stages
