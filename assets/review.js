@@ -20,14 +20,17 @@ const path = require("path");
 // are listed because `cdk diff --security-only` judges them; anything else (a new resource, a
 // removed one, another service role, a deletion policy) waits for a person.
 const ordinary = {
-  "AWS::CodeBuild::Project": ["Source", "Environment", "TimeoutInMinutes", "QueuedTimeoutInMinutes", "Cache", "Description", "LogsConfig"],
+  "AWS::CodeBuild::Project": ["Source", "Environment", "TimeoutInMinutes", "QueuedTimeoutInMinutes", "Cache", "Description"],
   "AWS::CodePipeline::Pipeline": ["Stages"],
   "AWS::IAM::Policy": ["PolicyDocument"],
   "AWS::IAM::Role": ["AssumeRolePolicyDocument", "Policies", "ManagedPolicyArns", "Description"],
   "AWS::KMS::Key": ["KeyPolicy", "Description"],
   "AWS::S3::BucketPolicy": ["PolicyDocument"],
-  "AWS::S3::Bucket": ["LifecycleConfiguration"],
 };
+
+// Of a build project's Environment, only what it builds with may change without a person: not
+// privileged mode, a fleet, a Docker server or certificates.
+const ordinaryEnvironment = ["Image", "ComputeType", "Type", "ImagePullCredentialsType", "EnvironmentVariables"];
 
 // Stages that keep the pipeline honest: the source (which repository and branch it trusts), the
 // approvals, the self-update and the roles check. Any change to them needs a person, or a push
@@ -36,22 +39,29 @@ const ordinary = {
 const guardedStage = (name) => name === "Source" || /^Approve_/.test(name) || name === "UpdatePipeline" || name === "Check_Roles";
 const guardedAction = (name) => name === "Pipeline_Changes";
 
-// canonical writes a value with sorted keys, so key order never counts as a change.
+// canonical writes a value with sorted keys, so key order never counts as a change; a key set to
+// undefined counts as absent.
 function canonical(v) {
   if (Array.isArray(v)) return "[" + v.map(canonical).join(",") + "]";
   if (v && typeof v === "object") {
-    return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + canonical(v[k])).join(",") + "}";
+    const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+    return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonical(v[k])).join(",") + "}";
   }
   return JSON.stringify(v);
 }
 
 const same = (a, b) => canonical(a) === canonical(b);
 
-// read loads a template without its resources' Metadata: CloudFormation does not apply a
-// change to Metadata alone, so counting one would make the pipeline update itself forever.
+// read loads a template without its Metadata and Description (the template's and the
+// resources'): CloudFormation applies no change to them alone, so counting one would make the
+// pipeline deploy itself on every run.
 function read(file) {
   const t = JSON.parse(fs.readFileSync(file, "utf8"));
-  for (const r of Object.values((t && t.Resources) || {})) delete r.Metadata;
+  if (t && typeof t === "object") {
+    delete t.Metadata;
+    delete t.Description;
+    for (const r of Object.values(t.Resources || {})) delete r.Metadata;
+  }
   return t;
 }
 
@@ -118,11 +128,21 @@ function guardedChanges(deployed, synthesized, guardedResources) {
         changes.push("changes " + id + "." + p);
       } else if (y.Type === "AWS::CodePipeline::Pipeline" && p === "Stages") {
         changes.push(...stageChanges(px, py));
+      } else if (y.Type === "AWS::CodeBuild::Project" && p === "Environment") {
+        const rest = (e) => Object.fromEntries(Object.entries(e || {}).filter(([k]) => !ordinaryEnvironment.includes(k)));
+        if (!same(rest(px), rest(py))) changes.push("changes " + id + ".Environment beyond its image and variables");
       }
     }
   }
-  // A transform (a macro) rewrites the template at deploy time; conditions, mappings and
-  // parameters decide what the resources become.
+  // Fn::Transform (AWS::Include and macros) rewrites the template at deploy time, out of sight
+  // of both this review and the security diff; a dynamic reference ({{resolve:...}}) makes
+  // CloudFormation read a secret with its own role and write it where a build could see it.
+  // This app writes neither, so any one needs a person.
+  const text = JSON.stringify(synthesized.Resources || {});
+  if (text.includes('"Fn::Transform"')) changes.push("uses Fn::Transform");
+  if (text.includes("{{resolve:")) changes.push("uses a dynamic reference");
+  // A transform (a macro) rewrites the whole template; conditions, mappings and parameters
+  // decide what the resources become.
   for (const section of ["Transform", "Conditions", "Mappings", "Parameters"]) {
     if (!same(deployed[section], synthesized[section])) changes.push("changes the template section " + section);
   }
@@ -156,41 +176,66 @@ function pipeline(args) {
   return 0;
 }
 
-// assembly checks that `cdk deploy --app <dir> <stack>` can do nothing but deploy the
-// reviewed template: the CLI would run an asset's executable, build a Docker image, or load a
-// plugin from a cdk.json, all of which a push controls.
+// assembly checks that `cdk diff` and `cdk deploy --exclusively --app <dir> <stack>` can do
+// nothing but act on the reviewed template: the CLI picks stacks by display name, deploys from
+// the manifest's template URL, assumes the roles the manifest names, runs asset executables,
+// builds Docker images, looks up context and loads a cdk.json's plugins, and a push controls all
+// of these. So every field the CLI reads must be exactly what the default synthesizer writes
+// for this stack in this account, qualifier hnb659fds.
 function assembly(args) {
   const [dir, stack, account, region] = args;
   const problems = [];
+  const want = (what, got, expected) => {
+    if (!same(got, expected)) problems.push(what + " is " + JSON.stringify(got) + ", not " + JSON.stringify(expected));
+  };
   for (const f of ["cdk.json", "cdk.context.json"]) {
     if (fs.existsSync(path.join(dir, f))) problems.push("the assembly holds a " + f + ", which the CLI would load");
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+  if (manifest.missing) problems.push("the assembly asks for context lookups, which the CLI would run");
   const artifacts = manifest.artifacts || {};
-  const s = artifacts[stack] || {};
-  const props = s.properties || {};
-  if (s.type !== "aws:cloudformation:stack") problems.push(stack + " is not a stack of the assembly");
-  if (s.environment !== "aws://" + account + "/" + region) problems.push(stack + " deploys to " + s.environment + ", not aws://" + account + "/" + region);
-  if (props.templateFile !== stack + ".template.json") problems.push(stack + "'s template is " + props.templateFile + ", not the reviewed " + stack + ".template.json");
-  if (props.stackName !== undefined && props.stackName !== stack) problems.push(stack + " deploys as stack " + props.stackName);
-  const assets = stack + ".assets";
-  for (const d of s.dependencies || []) {
-    if (d !== assets) problems.push(stack + " depends on " + d);
-  }
-  const a = artifacts[assets];
-  if (a) {
-    if (a.type !== "cdk:asset-manifest" || (a.properties || {}).file !== assets + ".json") problems.push(assets + " is not the stack's asset manifest");
-    const m = JSON.parse(fs.readFileSync(path.join(dir, assets + ".json"), "utf8"));
-    if (Object.keys(m.dockerImages || {}).length > 0) problems.push("the stack has Docker image assets, which the CLI would build");
-    for (const [id, f] of Object.entries(m.files || {})) {
-      const src = f.source || {};
-      if (src.executable) problems.push("asset " + id + " runs a command: " + JSON.stringify(src.executable));
-      else if (src.path !== props.templateFile) problems.push("asset " + id + " uploads " + src.path + ", not the template");
+  for (const [id, a] of Object.entries(artifacts)) {
+    if (a.type === "cdk:cloud-assembly") problems.push("the assembly nests another assembly (" + id + ")");
+    if (a.type === "aws:cloudformation:stack" && id !== stack && (a.displayName || id) === stack) {
+      problems.push("artifact " + id + " is also displayed as " + stack + ", so the CLI would pick it");
     }
+  }
+  const template = stack + ".template.json", assets = stack + ".assets";
+  const hash = require("crypto").createHash("sha256").update(fs.readFileSync(path.join(dir, template))).digest("hex");
+  const bootstrap = (kind) => "arn:${AWS::Partition}:iam::" + account + ":role/cdk-hnb659fds-" + kind + "-role-" + account + "-" + region;
+  const bucket = "cdk-hnb659fds-assets-" + account + "-" + region;
+  const s = artifacts[stack] || {};
+  want(stack + "'s type", s.type, "aws:cloudformation:stack");
+  want(stack + "'s environment", s.environment, "aws://" + account + "/" + region);
+  want(stack + "'s display name", s.displayName === undefined ? stack : s.displayName, stack);
+  want(stack + "'s dependencies", s.dependencies, [assets]);
+  want(stack + "'s properties", s.properties, {
+    templateFile: template,
+    terminationProtection: false,
+    validateOnSynth: false,
+    assumeRoleArn: bootstrap("deploy"),
+    cloudFormationExecutionRoleArn: bootstrap("cfn-exec"),
+    stackTemplateAssetObjectUrl: "s3://" + bucket + "/" + hash + ".json",
+    requiresBootstrapStackVersion: 6,
+    bootstrapStackVersionSsmParameter: "/cdk-bootstrap/hnb659fds/version",
+    additionalDependencies: [assets],
+    lookupRole: { arn: bootstrap("lookup"), requiresBootstrapStackVersion: 8, bootstrapStackVersionSsmParameter: "/cdk-bootstrap/hnb659fds/version" },
+  });
+  const a = artifacts[assets] || {};
+  want(assets, a, { type: "cdk:asset-manifest", properties: { file: assets + ".json", requiresBootstrapStackVersion: 6,
+    bootstrapStackVersionSsmParameter: "/cdk-bootstrap/hnb659fds/version" } });
+  if (a.type === "cdk:asset-manifest") {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, assets + ".json"), "utf8"));
+    const file = (m.files || {})[hash] || {};
+    const destinations = Object.entries(file.destinations || {});
+    want("the stack's assets", { docker: m.dockerImages, files: Object.keys(m.files || {}) }, { docker: {}, files: [hash] });
+    want("the template asset", { ...file, destinations: undefined }, { displayName: stack + " Template", source: { path: template, packaging: "file" } });
+    want("the template asset's destinations", destinations.map(([id, d]) => [/^[0-9]{12}-[a-z0-9-]+-[0-9a-f]{8}$/.test(id), d]),
+      [[true, { bucketName: bucket, objectKey: hash + ".json", region, assumeRoleArn: bootstrap("file-publishing") }]]);
   }
   for (const p of problems) console.error("  " + p);
   if (problems.length > 0) {
-    console.error("The cloud assembly would make cdk deploy do more than deploy the reviewed " + stack + " template; nothing was deployed.");
+    console.error("The cloud assembly would make the CDK CLI do more than act on the reviewed " + stack + " template; nothing was deployed.");
     return 1;
   }
   return 0;

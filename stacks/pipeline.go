@@ -139,6 +139,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
 
+	guarded := guardedResources(update.Review, update.Update, check.project)
 	src := sourceAction(stack, cfg, source)
 	stages := []*awscodepipeline.StageProps{
 		{
@@ -160,11 +161,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 					Input:      source,
 					Outputs:    &[]awscodepipeline.Artifact{cdkOut},
 				}),
-				update.reviewAction(cdkOut),
+				update.reviewAction(cdkOut, guarded),
 			},
 		},
 	}
-	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName)...)
+	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName, guarded)...)
 	for i, app := range props.Applications {
 		env := app.Environment
 		if env.Account != home && !check.added {

@@ -70,8 +70,9 @@ func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (sel
 	return selfUpdate{Review: review, Update: update}, nil
 }
 
-// reviewAction is Pipeline_Changes, run in the Build stage once CDK_Synth is done.
-func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
+// reviewAction is Pipeline_Changes, run in the Build stage once CDK_Synth is done. guarded are
+// the trusted projects whose every change needs a person.
+func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact, guarded string) awscodepipeline.IAction {
 	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
 		ActionName:         jsii.String(PipelineChangesAction),
 		RunOrder:           jsii.Number(2),
@@ -79,7 +80,7 @@ func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipelin
 		Input:              cdkOut,
 		VariablesNamespace: jsii.String(PipelineChangesNamespace),
 		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-			"GUARDED_RESOURCES": {Value: jsii.String(guardedResources(u.Review, u.Update))},
+			"GUARDED_RESOURCES": {Value: jsii.String(guarded)},
 		},
 	})
 }
@@ -87,7 +88,7 @@ func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipelin
 // stages are Approve_UpdatePipeline and UpdatePipeline. Each is skipped by a stage condition
 // on Pipeline_Changes' variables, so a push that leaves the pipeline alone costs nothing and
 // one that widens nothing waits for nobody.
-func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction string) []*awscodepipeline.StageProps {
+func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction, guarded string) []*awscodepipeline.StageProps {
 	return []*awscodepipeline.StageProps{
 		{
 			StageName:   jsii.String(ApproveUpdateStage),
@@ -108,7 +109,7 @@ func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic,
 				Project:    u.Update,
 				Input:      cdkOut,
 				EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-					"GUARDED_RESOURCES": {Value: jsii.String(guardedResources(u.Review, u.Update))},
+					"GUARDED_RESOURCES": {Value: jsii.String(guarded)},
 					"REVIEWED_WIDENS":   {Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")},
 					"EXECUTION_ID":      {Value: jsii.String("#{codepipeline.PipelineExecutionId}")},
 					// The restart takes this commit, not whatever the branch holds by then.
@@ -138,12 +139,14 @@ func skipUnless(rule, variable string) *awscodepipeline.Conditions {
 	}}}
 }
 
-// guardedResources lists the logical IDs of the trusted projects: a change to what they run
-// needs approval even though it changes no IAM statement (review.js).
+// guardedResources lists the logical IDs of the trusted projects (nil ones skipped): a change to
+// what they run needs approval even though it changes no IAM statement (review.js).
 func guardedResources(projects ...awscodebuild.PipelineProject) string {
 	var ids []string
 	for _, p := range projects {
-		ids = append(ids, *awscdk.Stack_Of(p).GetLogicalId(p.Node().DefaultChild().(awscdk.CfnElement)))
+		if p != nil {
+			ids = append(ids, *awscdk.Stack_Of(p).GetLogicalId(p.Node().DefaultChild().(awscdk.CfnElement)))
+		}
 	}
 	return strings.Join(ids, ",")
 }

@@ -319,6 +319,34 @@ func TestReviewLetsOnlyOrdinaryChangesThrough(t *testing.T) {
 			tmpl["Transform"] = "SomeMacro"
 			return stages
 		}},
+		{"a policy included from S3", "uses Fn::Transform", func(tmpl map[string]any, stages []any) []any {
+			for _, r := range tmpl["Resources"].(map[string]any) {
+				if get(r, "Type") == "AWS::IAM::Policy" {
+					r.(map[string]any)["Properties"].(map[string]any)["PolicyDocument"] = map[string]any{
+						"Fn::Transform": map[string]any{"Name": "AWS::Include", "Parameters": map[string]any{"Location": "s3://elsewhere/policy.json"}}}
+					break
+				}
+			}
+			return stages
+		}},
+		{"a secret in a build variable", "uses a dynamic reference", func(tmpl map[string]any, stages []any) []any {
+			env := resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)
+			env["EnvironmentVariables"] = append(list(env["EnvironmentVariables"]), map[string]any{
+				"Name": "LEAK", "Type": "PLAINTEXT", "Value": "{{resolve:secretsmanager:prod-db}}"})
+			return stages
+		}},
+		{"a privileged build", "Environment beyond its image and variables", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)["PrivilegedMode"] = true
+			return stages
+		}},
+		{"a build's image", "", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)["Image"] = "aws/codebuild/amazonlinux-aarch64-standard:4.0"
+			return stages
+		}},
+		{"artifacts that expire", "changes ArtifactBucket", func(tmpl map[string]any, stages []any) []any {
+			resource(tmpl, "ArtifactBucket")["Properties"].(map[string]any)["LifecycleConfiguration"] = map[string]any{"Rules": []any{}}
+			return stages
+		}},
 		{"a new resource", "adds AWS::CodeBuild::Project Sneaky", func(tmpl map[string]any, stages []any) []any {
 			tmpl["Resources"].(map[string]any)["Sneaky"] = map[string]any{"Type": "AWS::CodeBuild::Project", "Properties": map[string]any{}}
 			return stages
@@ -397,6 +425,25 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		"a dependency": edit(t, "manifest.json", func(m map[string]any) {
 			s := get(m, "artifacts", PipelineStackID).(map[string]any)
 			s["dependencies"] = append(list(s["dependencies"]), "RepositoryStack")
+		}),
+		"another stack under the same display name": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID).(map[string]any)["displayName"] = "Harmless"
+			get(m, "artifacts", "RepositoryStack").(map[string]any)["displayName"] = PipelineStackID
+		}),
+		"a template URL of its own": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["stackTemplateAssetObjectUrl"] = "s3://elsewhere/t.json"
+		}),
+		"another execution role": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["cloudFormationExecutionRoleArn"] = "arn:aws:iam::123456789012:role/Other"
+		}),
+		"stack tags": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["tags"] = map[string]any{"team": "admins"}
+		}),
+		"context lookups": edit(t, "manifest.json", func(m map[string]any) {
+			m["missing"] = []any{map[string]any{"key": "vpc-provider:x", "provider": "vpc-provider"}}
+		}),
+		"a nested assembly": edit(t, "manifest.json", func(m map[string]any) {
+			m["artifacts"].(map[string]any)["Nested"] = map[string]any{"type": "cdk:cloud-assembly", "properties": map[string]any{"directoryName": "x"}}
 		}),
 	} {
 		_, err := check(dir)

@@ -166,18 +166,19 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 			continue
 		}
 		profile := ProfileOf(e.Name)
-		if e.Name == opts.Env && opts.Profile != "" {
-			profile = opts.Profile
+		if opts.Profile != "" && slices.ContainsFunc(cfg.Environments, func(x stacks.Environment) bool { return x.Name == opts.Env && x.Account == e.Account }) {
+			profile = opts.Profile // PROFILE= names the account's profile, for every environment there
 		}
 		envVar := strings.ToUpper(e.Name) + "_PROFILE"
 		optional := target.remoteOptional && e.Account != home
 		c, err := accounts.Config(ctx, profile)
 		if err == nil && optional {
-			if _, idErr := sts.NewFromConfig(c).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); idErr != nil {
-				r.pass("credentials", e.Name, e.Account, "not checked: profile %s does not sign in (%v); make sure %s exists before the pipeline",
-					profile, shortError(idErr), stacks.RolesStackID(stacks.EnvironmentsIn(cfg, e.Account)))
-				continue
-			}
+			_, err = sts.NewFromConfig(c).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		}
+		if err != nil && optional {
+			r.pass("credentials", e.Name, e.Account, "not checked: profile %s does not sign in (%v); make sure %s exists before the pipeline",
+				profile, shortError(err), stacks.RolesStackID(stacks.EnvironmentsIn(cfg, e.Account)))
+			continue
 		}
 		if err != nil {
 			r.fail("credentials", e.Name, e.Account, fmt.Sprintf("aws configure --profile %s  (or set %s to a profile of account %s)", profile, envVar, e.Account),
@@ -273,19 +274,27 @@ func checkPipeline(ctx context.Context, r *Report, cfg stacks.Config, s session)
 		r.pass("pipeline", s.env.Name, s.env.Account, "%s does not exist yet; make deploy-pipeline creates it", stacks.PipelineStackID)
 		return "", false
 	}
-	if stack.StackStatus == cfntypes.StackStatusRollbackComplete {
+	events := fmt.Sprintf("aws cloudformation describe-stack-events --stack-name %s --profile %s --region %s", stacks.PipelineStackID, s.profile, cfg.Region)
+	switch status := string(stack.StackStatus); {
+	case stack.StackStatus == cfntypes.StackStatusRollbackComplete:
 		// A failed first create: the stack holds nothing and cannot be updated.
 		r.fail("pipeline", s.env.Name, s.env.Account,
 			fmt.Sprintf("aws cloudformation delete-stack --stack-name %s --profile %s --region %s", stacks.PipelineStackID, s.profile, cfg.Region),
 			"%s is ROLLBACK_COMPLETE after a failed first create and cannot be updated", stacks.PipelineStackID)
 		return "", false
+	case strings.HasSuffix(status, "_IN_PROGRESS"):
+		r.fail("pipeline", s.env.Name, s.env.Account, "wait for it to finish: "+events, "%s is %s", stacks.PipelineStackID, status)
+	case strings.HasSuffix(status, "_FAILED"):
+		r.fail("pipeline", s.env.Name, s.env.Account, "read why, then continue the rollback or delete: "+events, "%s is %s", stacks.PipelineStackID, status)
 	}
 	for _, o := range stack.Outputs {
 		if aws.ToString(o.OutputKey) == stacks.ArtifactKeyArnOutput {
 			keyArn = aws.ToString(o.OutputValue)
 		}
 	}
-	r.pass("pipeline", s.env.Name, s.env.Account, "%s is %s", stacks.PipelineStackID, stack.StackStatus)
+	if !strings.HasSuffix(string(stack.StackStatus), "_IN_PROGRESS") && !strings.HasSuffix(string(stack.StackStatus), "_FAILED") {
+		r.pass("pipeline", s.env.Name, s.env.Account, "%s is %s", stacks.PipelineStackID, stack.StackStatus)
+	}
 	return keyArn, true
 }
 

@@ -479,3 +479,21 @@ func TestPreflightBeforeATarget(t *testing.T) {
 	_, err = Preflight(context.Background(), cfg, loopbackAccounts{t}, Options{Before: "deploy-roles", Env: "qa"})
 	assert.ErrorContains(t, err, `-env "qa": no environment has that name`)
 }
+
+// Whoever deploys the pipeline may hold no credentials for the other accounts: deploy-pipeline
+// then checks what it can and says what it could not.
+func TestPreflightBeforeDeployPipelineWithoutProdCredentials(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount})
+	readySetup().applyDevOnly(t)
+	r, err := Preflight(context.Background(), configOf(t, nil), loopbackAccounts{t}, Options{Before: "deploy-pipeline"})
+	require.NoError(t, err)
+	assert.True(t, r.Ready, "problems: %v", failing(r))
+	var notes []string
+	for _, c := range r.Checks {
+		notes = append(notes, c.Message)
+	}
+	assert.Contains(t, strings.Join(notes, "\n"), "not checked: profile prod")
+	r, err = Preflight(context.Background(), configOf(t, nil), loopbackAccounts{t}, Options{})
+	require.NoError(t, err)
+	assert.False(t, r.Ready, "the full preflight needs every account")
+}
