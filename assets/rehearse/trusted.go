@@ -451,5 +451,35 @@ func (r *rehearsal) operationsIterate() error {
 		at += i + len(want)
 	}
 	fmt.Println("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: the bucket and three log groups")
+	return r.preflightComesFirst(list)
+}
+
+// preflightComesFirst reads what each deploy target would run (make -n runs nothing) and checks
+// that the preflight for that target comes before anything is deployed, and that make deploy
+// checks once, for all of its steps.
+func (r *rehearsal) preflightComesFirst(list string) error {
+	for target, want := range map[string]string{
+		"deploy":            "preflight -before deploy ",
+		"bootstrap":         "preflight -before bootstrap ",
+		"deploy-roles":      "preflight -before deploy-roles -env staging ",
+		"deploy-repository": "preflight -before deploy-repository ",
+		"deploy-pipeline":   "preflight -before deploy-pipeline ",
+	} {
+		cmd := exec.Command("make", "--no-print-directory", "-n", target, "REGION=us-east-1", "ENVIRONMENTS="+list, "ENV=staging")
+		cmd.Dir = r.work
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("make -n %s: %w\n%s", target, err, tail(string(out), 20))
+		}
+		text := string(out)
+		check, deploy := strings.Index(text, want), strings.Index(text, "aws-cdk/bin/cdk ")
+		if check < 0 || (deploy >= 0 && deploy < check) {
+			return fmt.Errorf("make %s does not run %q before it deploys:\n%s", target, want, tail(text, 30))
+		}
+		if target == "deploy" && strings.Count(text, "ops preflight") != 1 {
+			return fmt.Errorf("make deploy runs the preflight %d times, not once:\n%s", strings.Count(text, "ops preflight"), tail(text, 30))
+		}
+	}
+	fmt.Println("    every deploy target runs its preflight before it deploys; make deploy once for all its steps")
 	return nil
 }
