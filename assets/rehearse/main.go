@@ -96,7 +96,7 @@ func run(repo string, keep bool) error {
 		{"build the Lambda Runtime Interface Emulator", r.buildRIE},
 		{"invoke bootstrap for every environment under the emulator", r.invokeAll},
 		{"Pipeline_Changes, UpdatePipeline, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
-		{"make destroy and make purge act on every environment", r.operationsIterate},
+		{"make destroy and purge act on every environment; every deploy target runs its preflight first", r.operationsIterate},
 		// The gates must bite: each deliberate fault has to be stopped where the pipeline
 		// would stop it, and a fault that gets through fails the rehearsal.
 		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
