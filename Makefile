@@ -152,9 +152,10 @@ status: check-accounts ## Show what runs in each environment, waiting approvals,
 
 .PHONY: check-accounts
 check-accounts:
-	@test -n "$(REGION)" && { test -n "$(ENVIRONMENTS)" || test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)"; } || { \
+	@test -n "$(REGION)" && { test -n "$(ENVIRONMENTS)" || test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)" || \
+		$(NODE) -e 'process.exit(Number(!("environments" in require("./cdk.json").context)))'; } || { \
 		echo "Set REGION and the accounts, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; \
-		echo "(or ENVIRONMENTS='[{\"name\":\"dev\",\"account\":\"...\"}, ...]' instead of the two accounts)" >&2; exit 2; }
+		echo "(or ENVIRONMENTS='[{\"name\":\"dev\",\"account\":\"...\"}, ...]', or an environments list in cdk.json, instead of the two accounts)" >&2; exit 2; }
 
 # The environments, one per line as stacks.Roster prints them: name, account, stack ID,
 # deployed stack name, app name, roles stack ("-" in the pipeline's account). The targets below

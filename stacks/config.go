@@ -364,7 +364,12 @@ func LoadConfigFromArgs(args []string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	file, err := cdkJSONContextRaw(filepath.Join(root, "cdk.json"))
+	return loadConfigFrom(filepath.Join(root, "cdk.json"), args)
+}
+
+// loadConfigFrom is LoadConfigFromArgs with the cdk.json to read.
+func loadConfigFrom(cdkJSON string, args []string) (Config, error) {
+	file, err := cdkJSONContextRaw(cdkJSON)
 	if err != nil {
 		return Config{}, err
 	}

@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -223,13 +225,15 @@ func TestThreeEnvironments(t *testing.T) {
 
 // The Makefile's operational targets read the environments through `cdk-app environments`.
 func TestRosterFollowsTheCommandLine(t *testing.T) {
-	cfg, err := LoadConfigFromArgs(nil)
+	cdkJSON := filepath.Join(t.TempDir(), "cdk.json")
+	require.NoError(t, os.WriteFile(cdkJSON, []byte(`{"context": {"dev-account": "111111111111", "prod-account": "222222222222", "region": "us-east-1", "branch": "main"}}`), 0o644))
+	cfg, err := loadConfigFrom(cdkJSON, nil)
 	require.NoError(t, err, "cdk.json alone configures the app")
 	assert.Equal(t, "dev\t111111111111\tDevApplicationStack\tDevApplicationDeploymentStack\tHelloLambda-dev\t-\n"+
 		"prod\t222222222222\tProdApplicationStack\tProdApplicationDeploymentStack\tHelloLambda-prod\tProdAccountRolesStack\n", Roster(cfg),
-		"cdk.json's placeholder pair")
+		"a pair in cdk.json")
 
-	cfg, err = LoadConfigFromArgs([]string{"-c", EnvironmentsKey + "=" + threeEnvironments(), "-c", RegionKey + "=eu-west-1"})
+	cfg, err = loadConfigFrom(cdkJSON, []string{"-c", EnvironmentsKey + "=" + threeEnvironments(), "-c", RegionKey + "=eu-west-1"})
 	require.NoError(t, err)
 	var names, roles []string
 	for _, line := range strings.Split(strings.TrimSpace(Roster(cfg)), "\n") {
@@ -239,6 +243,8 @@ func TestRosterFollowsTheCommandLine(t *testing.T) {
 	assert.Equal(t, []string{"dev", "staging", "prod"}, names, "a list on the command line replaces cdk.json's pair")
 	assert.Equal(t, []string{"-", "StagingAccountRolesStack", "ProdAccountRolesStack"}, roles)
 
-	_, err = LoadConfigFromArgs([]string{"-c", "region"})
+	_, err = loadConfigFrom(cdkJSON, []string{"-c", "region"})
 	assert.ErrorContains(t, err, "key=value")
+	_, err = LoadConfigFromArgs(nil)
+	assert.NoError(t, err, "the repository's own cdk.json configures the app")
 }

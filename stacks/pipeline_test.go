@@ -225,7 +225,9 @@ func TestBuildProjects(t *testing.T) {
 		assert.NotEmpty(t, get(buildspecOf(t, p), "cache", "paths"), "%s's buildspec names what to cache", id)
 	}
 	synthSpec := buildspecOf(t, projectOfAction(t, "Build", "CDK_Synth"))
-	assert.Equal(t, []any{"make test", "make synth"}, get(synthSpec, "phases", "build", "commands"),
+	commands := list(get(synthSpec, "phases", "build", "commands"))
+	require.GreaterOrEqual(t, len(commands), 2)
+	assert.Equal(t, []any{"make test", "make synth"}, commands[len(commands)-2:],
 		"every test runs before the templates are produced, so a failing test stops the pipeline before any deploy")
 
 	synth := projectOfAction(t, "Build", "CDK_Synth")

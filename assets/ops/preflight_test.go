@@ -36,11 +36,14 @@ import (
 // the profiles written here.
 
 const (
-	devAccount  = "111111111111" // cdk.json's placeholders, so run() works without -c flags
+	devAccount  = "111111111111"
 	prodAccount = "222222222222"
 	region      = "us-east-1"
 	keyArn      = "arn:aws:kms:us-east-1:111111111111:key/0123abcd-0123-abcd-0123-0123456789ab"
 )
+
+// pairFlags give the command the two emulated accounts whatever cdk.json holds.
+var pairFlags = []string{"-c", "dev-account=" + devAccount, "-c", "prod-account=" + prodAccount, "-c", "region=" + region}
 
 type emulator struct {
 	account  string
@@ -285,7 +288,7 @@ func TestPreflightReadySetup(t *testing.T) {
 
 	// The command: exit 0, and the same report as JSON for machines.
 	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run([]string{"preflight", "-json"}, &out, &errOut), errOut.String())
+	require.Equal(t, 0, run(append([]string{"preflight", "-json"}, pairFlags...), &out, &errOut), errOut.String())
 	var decoded Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
 	assert.True(t, decoded.Ready)
@@ -411,12 +414,12 @@ func TestPreflightExitCodeAndText(t *testing.T) {
 	s.bootstrapVersion = ""
 	s.apply(t)
 	var out, errOut bytes.Buffer
-	assert.Equal(t, 1, run([]string{"preflight"}, &out, &errOut), "a problem exits 1")
+	assert.Equal(t, 1, run(append([]string{"preflight"}, pairFlags...), &out, &errOut), "a problem exits 1")
 	text := out.String()
 	assert.Contains(t, text, "FAIL bootstrap")
 	assert.Contains(t, text, "     fix: make bootstrap ")
 	assert.Contains(t, text, "not ready: 1 problem(s) above")
-	assert.Equal(t, 2, run([]string{"preflight", "-c", "region=mars-1"}, &out, &errOut), "a bad configuration exits 2")
+	assert.Equal(t, 2, run(append([]string{"preflight"}, append(pairFlags, "-c", "region=mars-1")...), &out, &errOut), "a bad configuration exits 2")
 	assert.Contains(t, errOut.String(), "region")
 }
 

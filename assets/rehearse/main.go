@@ -97,6 +97,7 @@ func run(repo string, keep bool) error {
 		{"invoke bootstrap for every environment under the emulator", r.invokeAll},
 		{"Pipeline_Changes, UpdatePipeline, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
 		{"make destroy and purge act on every environment; every deploy target runs its preflight first", r.operationsIterate},
+		{"a push that adds staging to cdk.json: CDK_Synth synthesizes it, make deploy-roles ENV=staging deploys its roles", r.pushAddsAnEnvironment},
 		// The gates must bite: each deliberate fault has to be stopped where the pipeline
 		// would stop it, and a fault that gets through fails the rehearsal.
 		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
@@ -390,7 +391,9 @@ func (r *rehearsal) checkTemplates() error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments").Output()
+	list := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments")
+	list.Dir = r.work
+	out, err := list.Output()
 	if err != nil {
 		return fmt.Errorf("listing the environments with the synthesized app: %w", err)
 	}

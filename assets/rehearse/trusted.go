@@ -483,3 +483,51 @@ func (r *rehearsal) preflightComesFirst(list string) error {
 	fmt.Println("    every deploy target runs its preflight before it deploys; make deploy once for all its steps")
 	return nil
 }
+
+// pushAddsAnEnvironment is the README's "adding a staging account": one entry in cdk.json (the
+// list form, in place of the pair) and a push. CodeBuild's synth still has the accounts the
+// pipeline was deployed with in its environment; the committed list must win over them, or the
+// push would never reach the pipeline.
+func (r *rehearsal) pushAddsAnEnvironment() error {
+	restore, err := r.inject("cdk.json", `"dev-account": "111111111111",
+    "prod-account": "222222222222",`, `"environments": [
+      {"name": "dev", "account": "111111111111"},
+      {"name": "staging", "account": "333333333333"},
+      {"name": "prod", "account": "222222222222"}
+    ],`)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	deployed := []string{"DEV_ACCOUNT=111111111111", "PROD_ACCOUNT=222222222222", "REGION=us-east-1"}
+	var out bytes.Buffer
+	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, deployed, &out); err != nil {
+		return fmt.Errorf("CDK_Synth with staging in cdk.json: %w\n%s", err, tail(out.String(), 30))
+	}
+	for _, f := range []string{"StagingApplicationStack.template.json", "StagingAccountRolesStack.template.json"} {
+		if _, err := os.Stat(filepath.Join(r.work, "cdk.out", f)); err != nil {
+			return fmt.Errorf("the push's staging did not reach the synth: no %s", f)
+		}
+	}
+	// The deploy targets accept the committed list (check-accounts), and deploy-roles finds
+	// staging's roles stack in it.
+	check := exec.Command("make", "--no-print-directory", "-s", "check-accounts", "REGION=us-east-1")
+	check.Dir = r.work
+	if out, err := check.CombinedOutput(); err != nil {
+		return fmt.Errorf("the deploy targets refuse the environments list in cdk.json: %v\n%s", err, out)
+	}
+	list := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments")
+	list.Dir = r.work
+	roster, err := list.Output()
+	if err != nil || !strings.Contains(string(roster), "staging\t333333333333\tStagingApplicationStack\tStagingApplicationDeploymentStack\tHelloLambda-staging\tStagingAccountRolesStack") {
+		return fmt.Errorf("make deploy-roles ENV=staging would not find StagingAccountRolesStack: %v\n%s", err, roster)
+	}
+	fmt.Println("    CDK_Synth (with the deployed accounts in its environment) synthesized StagingApplicationStack and StagingAccountRolesStack;")
+	fmt.Println("    make deploy-roles ENV=staging REGION=us-east-1 would deploy StagingAccountRolesStack")
+	// Leave the default assembly for the steps after this one.
+	if err := restore(); err != nil {
+		return err
+	}
+	_, err = r.runBuildspecIn(assets.SynthBuildspec, r.work, nil, io.Discard)
+	return err
+}
