@@ -2,8 +2,10 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,4 +249,116 @@ func TestRosterFollowsTheCommandLine(t *testing.T) {
 	assert.ErrorContains(t, err, "key=value")
 	_, err = LoadConfigFromArgs(nil)
 	assert.NoError(t, err, "the repository's own cdk.json configures the app")
+}
+
+// deploymentConfigOf returns the CodeDeploy config of an application template.
+func deploymentConfigOf(t *testing.T, tmpl map[string]any) string {
+	t.Helper()
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		if get(r, "Type") == "AWS::CodeDeploy::DeploymentGroup" {
+			return fmt.Sprint(get(r, "Properties", "DeploymentConfigName"))
+		}
+	}
+	t.Fatal("no deployment group")
+	return ""
+}
+
+// awsPrincipals collects the AWS principals of a resource policy's Allow statements.
+func awsPrincipals(doc any) []string {
+	var out []string
+	for _, s := range list(get(doc, "Statement")) {
+		if get(s, "Effect") != "Allow" {
+			continue
+		}
+		for _, p := range list(get(s, "Principal", "AWS")) {
+			if str, ok := p.(string); ok && !slices.Contains(out, str) {
+				out = append(out, str)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Per environment of dev -> staging -> prod: the traffic each one's template shifts with, and
+// key and bucket policies that name exactly the other accounts' roles.
+func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
+	_, tmpls := threeEnvApp(t)
+	for stack, want := range map[string]string{
+		"DevApplicationStack":     "CodeDeployDefault.LambdaAllAtOnce",
+		"StagingApplicationStack": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+		"ProdApplicationStack":    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+	} {
+		assert.Contains(t, deploymentConfigOf(t, tmpls[stack]), want, "%s: all-at-once first, canary after by default", stack)
+	}
+	remoteRoles := []string{
+		"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName,
+		"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + CrossAccountRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + DeploymentRoleNameFor(Environment{Name: "staging"}),
+	}
+	slices.Sort(remoteRoles)
+	for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+		switch get(r, "Type") {
+		case "AWS::KMS::Key":
+			var others []string
+			for _, p := range awsPrincipals(get(r, "Properties", "KeyPolicy")) {
+				if !strings.Contains(p, ":"+devAccount+":") {
+					others = append(others, p)
+				}
+			}
+			assert.Equal(t, remoteRoles, others, "the key policy names exactly the other accounts' roles")
+		case "AWS::S3::BucketPolicy":
+			assert.Subset(t, remoteRoles, awsPrincipals(get(r, "Properties", "PolicyDocument")), "the bucket policy names no one else")
+		}
+	}
+}
+
+// Two environments may share an account: one roles stack, one deployment role per environment,
+// each scoped to its own application, and a cross-account role that drives both stacks and no
+// other.
+func TestEnvironmentsSharingAnAccount(t *testing.T) {
+	v := validValues()
+	delete(v, DevAccountKey)
+	delete(v, ProdAccountKey)
+	v[EnvironmentsKey] = fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"qa","account":%q},{"name":"prod","account":%q}]`,
+		devAccount, prodAccount, prodAccount)
+	cfg, err := NewConfig(v)
+	require.NoError(t, err)
+	ctx, err := CDKJSONContext("../cdk.json")
+	require.NoError(t, err)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
+	s, err := Build(app, cfg)
+	require.NoError(t, err)
+	require.Len(t, s.Roles, 1, "one roles stack for the shared account")
+	assert.Equal(t, "ProdAccountRolesStack", *s.Roles[0].StackName())
+	asm := app.Synth(nil)
+	tmpl := asm.GetStackByName(s.Roles[0].StackName()).Template().(map[string]any)
+	assert.Empty(t, nagFindingsIn(asm, "ProdAccountRolesStack"))
+
+	policies := map[string]string{} // role name -> its policies' text
+	roleNames := map[string]string{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if get(r, "Type") == "AWS::IAM::Role" {
+			roleNames[id] = get(r, "Properties", "RoleName").(string)
+		}
+	}
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		if get(r, "Type") == "AWS::IAM::Policy" {
+			for _, ref := range list(get(r, "Properties", "Roles")) {
+				name := roleNames[get(ref, "Ref").(string)]
+				policies[name] += fmt.Sprint(get(r, "Properties", "PolicyDocument"))
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{CrossAccountRoleName, DeploymentRoleName, DeploymentRoleNameFor(Environment{Name: "qa"})}, slices.Collect(maps.Values(roleNames)))
+	cross := policies[CrossAccountRoleName]
+	assert.Contains(t, cross, "stack/QaApplicationDeploymentStack/*")
+	assert.Contains(t, cross, "stack/ProdApplicationDeploymentStack/*")
+	assert.NotContains(t, cross, "DevApplicationDeploymentStack")
+	for env, own := range map[string]string{"qa": DeploymentRoleNameFor(Environment{Name: "qa"}), "prod": DeploymentRoleName} {
+		other := map[string]string{"qa": "prod", "prod": "qa"}[env]
+		assert.Contains(t, policies[own], AppName(env)+"/", "%s's deployment role covers its application", env)
+		assert.NotContains(t, policies[own], AppName(other)+"/", "%s's deployment role does not reach %s's", env, other)
+	}
 }
