@@ -528,6 +528,9 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	if err := restore(); err != nil {
 		return err
 	}
-	_, err = r.runBuildspecIn(assets.SynthBuildspec, r.work, nil, io.Discard)
-	return err
+	out.Reset()
+	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, nil, &out); err != nil {
+		return fmt.Errorf("CDK_Synth again with the default cdk.json: %w\n%s", err, tail(out.String(), 40))
+	}
+	return nil
 }
