@@ -72,35 +72,52 @@ func runWithEmulators(m *testing.M) (int, error) {
 	defer func() {
 		for _, p := range procs {
 			_ = p.Process.Kill()
-			_ = p.Wait()
 		}
 	}()
 	for _, account := range []string{devAccount, prodAccount} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
+		// A free port can be taken between our probe and moto's bind; a server that exits
+		// before it answers is started again on another port.
+		var started bool
+		for attempt := 0; attempt < 3 && !started; attempt++ {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port := l.Addr().(*net.TCPAddr).Port
+			l.Close()
+			cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+			cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
+			if err := cmd.Start(); err != nil {
+				return 0, err
+			}
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+			if err := waitReady(endpoint, exited, 30*time.Second); err != nil {
+				_ = cmd.Process.Kill()
+				<-exited
+				continue
+			}
+			procs = append(procs, cmd)
+			emulators[account] = &emulator{account: account, endpoint: endpoint}
+			started = true
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
-		if err := cmd.Start(); err != nil {
-			return 0, err
-		}
-		procs = append(procs, cmd)
-		emulators[account] = &emulator{account: account, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	}
-	for _, e := range emulators {
-		if err := waitReady(e.endpoint, 30*time.Second); err != nil {
-			return 0, err
+		if !started {
+			return 0, fmt.Errorf("moto_server for account %s did not start on three ports", account)
 		}
 	}
 	return m.Run(), nil
 }
 
-func waitReady(endpoint string, timeout time.Duration) error {
+// waitReady waits until the server answers, or gives up when it exits.
+func waitReady(endpoint string, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("moto_server at %s exited", endpoint)
+		default:
+		}
 		if resp, err := http.Get(endpoint + "/moto-api/"); err == nil {
 			resp.Body.Close()
 			return nil
