@@ -104,6 +104,8 @@ type session struct {
 	env     stacks.Environment
 	profile string
 	cfg     aws.Config
+	// partition is the ARN partition the profile signs in to (aws, aws-cn, aws-us-gov).
+	partition string
 }
 
 // Options narrow a preflight to what one make target needs.
@@ -198,7 +200,8 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 			continue
 		}
 		r.pass("credentials", e.Name, e.Account, "profile %s is %s", profile, aws.ToString(id.Arn))
-		s := session{env: e, profile: profile, cfg: c}
+		partition, _, _ := strings.Cut(strings.TrimPrefix(aws.ToString(id.Arn), "arn:"), ":")
+		s := session{env: e, profile: profile, cfg: c, partition: partition}
 		sessions[e.Name] = s
 		if _, ok := byAccount[e.Account]; !ok {
 			byAccount[e.Account] = s
@@ -416,8 +419,8 @@ func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, ac
 		}
 	}
 	// The ARNs are matched with their closing quote: one role's name is a prefix of the other's.
-	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.PipelineAccount(), stacks.PipelineRoleName)
-	checkRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.PipelineAccount(), stacks.RolesCheckRoleName)
+	pipelineRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), stacks.PipelineRoleName)
+	checkRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), stacks.RolesCheckRoleName)
 	trust, err := roleTrust(ctx, s.cfg, stacks.CrossAccountRoleName)
 	switch {
 	case isNotFound(err):
