@@ -102,22 +102,28 @@ func TestEnvironmentsFormGivenOnTheCommandLineWins(t *testing.T) {
 	assert.Contains(t, err.Error(), "use one form: remove dev-account, prod-account and prod-approval")
 }
 
-// threeEnvApp synthesizes dev -> staging (its own account) -> prod once for the tests below.
+// threeEnvApp synthesizes dev -> staging (its own account) -> prod for the tests below.
 func threeEnvApp(t *testing.T) (*Stacks, map[string]map[string]any) {
+	return environmentsApp(t, threeEnvironments())
+}
+
+// environmentsApp synthesizes the app for an environments list in its own App and returns its
+// templates by stack ID, each free of cdk-nag findings.
+func environmentsApp(t *testing.T, list string) (*Stacks, map[string]map[string]any) {
 	t.Helper()
 	v := validValues()
 	delete(v, DevAccountKey)
 	delete(v, ProdAccountKey)
-	v[EnvironmentsKey] = threeEnvironments()
+	v[EnvironmentsKey] = list
 	cfg, err := NewConfig(v)
 	require.NoError(t, err)
 	ctx, err := CDKJSONContext("../cdk.json")
 	require.NoError(t, err)
 	// The built-in validation ran over the same constructs in the shared app.
-	three := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
-	s, err := Build(three, cfg)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
+	s, err := Build(app, cfg)
 	require.NoError(t, err)
-	asm := three.Synth(nil)
+	asm := app.Synth(nil)
 	out := map[string]map[string]any{}
 	for _, st := range s.All() {
 		out[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
@@ -318,23 +324,11 @@ func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
 // each scoped to its own application, and a cross-account role that drives both stacks and no
 // other.
 func TestEnvironmentsSharingAnAccount(t *testing.T) {
-	v := validValues()
-	delete(v, DevAccountKey)
-	delete(v, ProdAccountKey)
-	v[EnvironmentsKey] = fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"qa","account":%q},{"name":"prod","account":%q}]`,
-		devAccount, prodAccount, prodAccount)
-	cfg, err := NewConfig(v)
-	require.NoError(t, err)
-	ctx, err := CDKJSONContext("../cdk.json")
-	require.NoError(t, err)
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
-	s, err := Build(app, cfg)
-	require.NoError(t, err)
+	s, tmpls := environmentsApp(t, fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"qa","account":%q},{"name":"prod","account":%q}]`,
+		devAccount, prodAccount, prodAccount))
 	require.Len(t, s.Roles, 1, "one roles stack for the shared account")
 	assert.Equal(t, "ProdAccountRolesStack", *s.Roles[0].StackName())
-	asm := app.Synth(nil)
-	tmpl := asm.GetStackByName(s.Roles[0].StackName()).Template().(map[string]any)
-	assert.Empty(t, nagFindingsIn(asm, "ProdAccountRolesStack"))
+	tmpl := tmpls["ProdAccountRolesStack"]
 
 	policies := map[string]string{} // role name -> its policies' text
 	roleNames := map[string]string{}
