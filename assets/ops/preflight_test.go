@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -127,15 +129,37 @@ func waitReady(endpoint string, exited <-chan struct{}, timeout time.Duration) e
 	return fmt.Errorf("moto_server at %s did not start within %s", endpoint, timeout)
 }
 
+// empty reports whether the emulator holds none of what a scenario creates.
+func (e *emulator) empty() bool {
+	c := aws.Config{Region: region, BaseEndpoint: aws.String(e.endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	ctx := context.Background()
+	_, ssmErr := ssm.NewFromConfig(c).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
+	_, iamErr := iam.NewFromConfig(c).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(stacks.CrossAccountRoleName)})
+	stacksOut, cfnErr := cloudformation.NewFromConfig(c).ListStacks(ctx, &cloudformation.ListStacksInput{})
+	return isNotFound(ssmErr) && isNotFound(iamErr) && cfnErr == nil && len(stacksOut.StackSummaries) == 0
+}
+
 // reset empties every emulator and points the profiles dev and prod at them (prodAs lets a
 // scenario sign the prod profile in to another account's emulator).
 func reset(t *testing.T, profiles map[string]string) {
 	t.Helper()
 	for _, e := range emulators {
 		requireLoopback(t, e.endpoint)
-		resp, err := http.Post(e.endpoint+"/moto-api/reset", "application/json", nil)
-		require.NoError(t, err)
-		resp.Body.Close()
+		// A reset that has not taken yet would hand this scenario the last one's state, so
+		// reset until the emulator is seen empty.
+		clean := false
+		for attempt := 0; attempt < 5 && !clean; attempt++ {
+			resp, err := http.Post(e.endpoint+"/moto-api/reset", "application/json", nil)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			clean = e.empty()
+			if !clean {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		require.True(t, clean, "moto_server for %s still holds the last scenario's state after a reset", e.account)
 	}
 	var cfg strings.Builder
 	for profile, account := range profiles {
