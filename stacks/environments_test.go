@@ -107,29 +107,46 @@ func threeEnvApp(t *testing.T) (*Stacks, map[string]map[string]any) {
 	return environmentsApp(t, threeEnvironments())
 }
 
+// environmentsApps holds each environments list's synthesized app, so tests sharing a list pay
+// for one jsii App and one synth.
+var environmentsApps = map[string]*environmentsResult{}
+
+type environmentsResult struct {
+	stacks *Stacks
+	tmpls  map[string]map[string]any
+	nag    map[string][]string // cdk-nag findings by stack ID
+}
+
 // environmentsApp synthesizes the app for an environments list in its own App and returns its
 // templates by stack ID, each free of cdk-nag findings.
 func environmentsApp(t *testing.T, list string) (*Stacks, map[string]map[string]any) {
 	t.Helper()
-	v := validValues()
-	delete(v, DevAccountKey)
-	delete(v, ProdAccountKey)
-	v[EnvironmentsKey] = list
-	cfg, err := NewConfig(v)
-	require.NoError(t, err)
-	ctx, err := CDKJSONContext("../cdk.json")
-	require.NoError(t, err)
-	// The built-in validation ran over the same constructs in the shared app.
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
-	s, err := Build(app, cfg)
-	require.NoError(t, err)
-	asm := app.Synth(nil)
-	out := map[string]map[string]any{}
-	for _, st := range s.All() {
-		out[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
-		assert.Empty(t, nagFindingsIn(asm, *st.StackName()), "%s has cdk-nag findings", *st.StackName())
+	r, ok := environmentsApps[list]
+	if !ok {
+		v := validValues()
+		delete(v, DevAccountKey)
+		delete(v, ProdAccountKey)
+		v[EnvironmentsKey] = list
+		cfg, err := NewConfig(v)
+		require.NoError(t, err)
+		ctx, err := CDKJSONContext("../cdk.json")
+		require.NoError(t, err)
+		// The built-in validation ran over the same constructs in the shared app.
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
+		s, err := Build(app, cfg)
+		require.NoError(t, err)
+		asm := app.Synth(nil)
+		r = &environmentsResult{stacks: s, tmpls: map[string]map[string]any{}, nag: map[string][]string{}}
+		for _, st := range s.All() {
+			r.tmpls[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
+			r.nag[*st.StackName()] = nagFindingsIn(asm, *st.StackName())
+		}
+		environmentsApps[list] = r
 	}
-	return s, out
+	for id, findings := range r.nag {
+		assert.Empty(t, findings, "%s has cdk-nag findings", id)
+	}
+	return r.stacks, r.tmpls
 }
 
 func TestThreeEnvironments(t *testing.T) {

@@ -121,16 +121,35 @@ type props = map[string]any
 
 func like(p props) assertions.Matcher { return assertions.Match_ObjectLike(&p) }
 
-// resourcesOf returns the resources of a type in a stack's template, by logical ID.
+// resourcesOf returns the resources of a type in a stack's template of the shared app, by
+// logical ID.
 func resourcesOf(stackID, typ string) map[string]map[string]any {
+	return resourcesIn(raw[stackID], typ)
+}
+
+// resourcesIn returns the resources of a type in a template, by logical ID.
+func resourcesIn(tmpl map[string]any, typ string) map[string]map[string]any {
 	out := map[string]map[string]any{}
-	for id, r := range raw[stackID]["Resources"].(map[string]any) {
-		res := r.(map[string]any)
-		if res["Type"] == typ {
-			out[id] = res
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if get(r, "Type") == typ {
+			out[id] = r.(map[string]any)
 		}
 	}
 	return out
+}
+
+// stageOf finds a stage of a pipeline template by name.
+func stageOf(t *testing.T, tmpl map[string]any, name string) map[string]any {
+	t.Helper()
+	for _, r := range resourcesIn(tmpl, "AWS::CodePipeline::Pipeline") {
+		for _, s := range list(get(r, "Properties", "Stages")) {
+			if get(s, "Name") == name {
+				return s.(map[string]any)
+			}
+		}
+	}
+	t.Fatalf("no stage %s", name)
+	return nil
 }
 
 // onlyResource returns the single resource of a type, failing the test if there is not one.

@@ -99,32 +99,6 @@ func TestOperationsConfig(t *testing.T) {
 	assert.ErrorContains(t, err, `"ops@example.com" is neither a list nor a topic ARN`)
 }
 
-// stageOf finds a stage of a pipeline template by name.
-func stageOf(t *testing.T, tmpl map[string]any, name string) map[string]any {
-	t.Helper()
-	for _, r := range tmpl["Resources"].(map[string]any) {
-		if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
-			for _, s := range list(get(r, "Properties", "Stages")) {
-				if get(s, "Name") == name {
-					return s.(map[string]any)
-				}
-			}
-		}
-	}
-	t.Fatalf("no stage %s", name)
-	return nil
-}
-
-func resourcesIn(tmpl map[string]any, typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range tmpl["Resources"].(map[string]any) {
-		if get(r, "Type") == typ {
-			out[id] = r.(map[string]any)
-		}
-	}
-	return out
-}
-
 func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
 	cfg := testConfig
 	cfg.Environments = shorthandEnvironments(devAccount, prodAccount, true)
@@ -195,19 +169,6 @@ func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
 	var synthEmails []string
 	require.NoError(t, json.Unmarshal([]byte(env["NOTIFICATIONS"].(string)), &synthEmails))
 	assert.Equal(t, cfg.Notifications.Emails, synthEmails)
-}
-
-func TestNotificationsToAGivenTopic(t *testing.T) {
-	cfg := testConfig
-	arn := "arn:aws:sns:" + testConfig.Region + ":" + devAccount + ":team-alerts"
-	cfg.Notifications = Notifications{TopicArn: arn}
-	tmpl := variantPipeline(t, cfg)
-	assert.Empty(t, resourcesIn(tmpl, "AWS::SNS::Topic"), "the given topic is used, not a new one")
-	assert.Len(t, resourcesIn(tmpl, "AWS::KMS::Key"), 1, "only the artifact key: the given topic brings its own encryption")
-	for _, rule := range resourcesIn(tmpl, "AWS::CodeStarNotifications::NotificationRule") {
-		assert.Equal(t, arn, get(rule, "Properties", "Targets", 0, "TargetAddress"))
-	}
-	assert.Equal(t, arn, get(stageOf(t, tmpl, "Approve_Prod"), "Actions", 0, "Configuration", "NotificationArn"))
 }
 
 // The default configuration notifies nobody, and so creates no topic, key or rule.

@@ -354,8 +354,6 @@ func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifac
 	})
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // importRole refers to a role of another account by the name its own stack gives it. Immutable:
 // the pipeline stack must never try to attach policies to a role it does not own.
 func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {

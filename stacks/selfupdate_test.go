@@ -17,17 +17,6 @@ import (
 	"github.com/crossaccount/cross-account-pipeline/assets"
 )
 
-func stageNamed(t *testing.T, name string) map[string]any {
-	t.Helper()
-	for _, s := range pipelineStages(t) {
-		if get(s, "Name") == name {
-			return s.(map[string]any)
-		}
-	}
-	t.Fatalf("the pipeline has no stage %s", name)
-	return nil
-}
-
 func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 	review, synth := action(t, "Build", PipelineChangesAction), action(t, "Build", "CDK_Synth")
 	assert.Greater(t, get(review, "RunOrder"), get(synth, "RunOrder"), "Pipeline_Changes reads what CDK_Synth produced")
@@ -35,7 +24,7 @@ func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 	assert.Equal(t, PipelineChangesNamespace, get(review, "Namespace"))
 
 	for stage, variable := range map[string]string{ApproveUpdateStage: "WIDENS", UpdatePipelineStage: "CHANGED"} {
-		cond := get(stageNamed(t, stage), "BeforeEntry", "Conditions", 0)
+		cond := get(stageOf(t, raw[PipelineStackID], stage), "BeforeEntry", "Conditions", 0)
 		assert.Equal(t, "SKIP", get(cond, "Result"), "%s is skipped, not failed, when there is nothing to do", stage)
 		rule := get(cond, "Rules", 0)
 		assert.Equal(t, "VariableCheck", get(rule, "RuleTypeId", "Provider"), "CodePipeline skips only on VariableCheck and LambdaInvoke rules")

@@ -42,7 +42,19 @@ func TestPipelineVariants(t *testing.T) {
 	cfg.Environments = shorthandEnvironments(devAccount, prodAccount, false)
 	cfg.ConnectionArn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab"
 	cfg.GitHubRepository = "my-org/my-app"
+	// The notifications' second form rides on this variant: an existing topic, by ARN.
+	topicArn := "arn:aws:sns:" + testConfig.Region + ":" + devAccount + ":team-alerts"
+	cfg.Notifications = Notifications{TopicArn: topicArn}
 	tmpl := variantPipeline(t, cfg)
+
+	assert.Empty(t, resourcesIn(tmpl, "AWS::SNS::Topic"), "the given topic is used, not a new one")
+	assert.Len(t, resourcesIn(tmpl, "AWS::KMS::Key"), 1, "only the artifact key: the given topic brings its own encryption")
+	rules := resourcesIn(tmpl, "AWS::CodeStarNotifications::NotificationRule")
+	require.Len(t, rules, 1)
+	for _, rule := range rules {
+		assert.Equal(t, topicArn, get(rule, "Properties", "Targets", 0, "TargetAddress"))
+	}
+	assert.Equal(t, topicArn, get(stageOf(t, tmpl, ApproveUpdateStage), "Actions", 0, "Configuration", "NotificationArn"))
 
 	var stages []any
 	for _, r := range tmpl["Resources"].(map[string]any) {
