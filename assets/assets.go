@@ -3,6 +3,8 @@
 package assets
 
 import (
+	"bytes"
+	"compress/gzip"
 	"embed"
 	"encoding/base64"
 	"fmt"
@@ -21,6 +23,7 @@ const (
 	PipelineChangesBuildspec = "buildspec-pipeline-changes.yml"
 	UpdatePipelineBuildspec  = "buildspec-update-pipeline.yml"
 	RolesCheckBuildspec      = "buildspec-roles-check.yml"
+	ArtifactDigestsBuildspec = "buildspec-artifact-digests.yml"
 
 	// ReviewScript compares templates for the trusted buildspecs, which carry it inline.
 	ReviewScript = "review.js"
@@ -38,7 +41,7 @@ var Buildspecs = []string{ApplicationBuildspec, SynthBuildspec, SmokeBuildspec}
 // should: they review and deploy the pipeline stack, or read another account. They run only
 // commands fixed in the deployed pipeline and treat their input artifact as data, so what they
 // do changes only through a pipeline update that they reviewed first.
-var TrustedBuildspecs = []string{PipelineChangesBuildspec, UpdatePipelineBuildspec, RolesCheckBuildspec}
+var TrustedBuildspecs = []string{PipelineChangesBuildspec, UpdatePipelineBuildspec, RolesCheckBuildspec, ArtifactDigestsBuildspec}
 
 //go:embed *.yml review.js
 var files embed.FS
@@ -47,7 +50,8 @@ var files embed.FS
 func Script(name string) ([]byte, error) { return files.ReadFile(name) }
 
 // Buildspec returns a buildspec decoded into the object form CodeBuild's BuildSpec accepts, with
-// review.js and the CLI version filled in.
+// review.js (gzipped, then base64: CodeBuild takes at most 25,600 characters of inline buildspec)
+// and the CLI version filled in.
 func Buildspec(name string) (map[string]any, error) {
 	raw, err := files.ReadFile(name)
 	if err != nil {
@@ -57,8 +61,16 @@ func Buildspec(name string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var packed bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&packed, gzip.BestCompression)
+	if _, err := zw.Write(script); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
 	raw = []byte(strings.NewReplacer(
-		"{{review.js}}", base64.StdEncoding.EncodeToString(script),
+		"{{review.js}}", base64.StdEncoding.EncodeToString(packed.Bytes()),
 		"{{cdk-version}}", CDKCLIVersion,
 	).Replace(string(raw)))
 	var spec map[string]any

@@ -188,7 +188,7 @@ func TestThreeEnvironments(t *testing.T) {
 		if !strings.HasPrefix(name, "Deploy_") {
 			continue
 		}
-		deploy := get(st, "Actions", 0, "Configuration")
+		deploy := get(deployActionIn(st), "Configuration")
 		wantMode := map[string]string{"Deploy_Dev": "REPLACE_ON_FAILURE"}[name]
 		if wantMode == "" {
 			wantMode = "CREATE_UPDATE"

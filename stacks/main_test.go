@@ -165,6 +165,19 @@ func onlyResource(t *testing.T, stackID, typ string) (string, map[string]any) {
 	return "", nil
 }
 
+// deployActionIn returns a stage's CloudFormation deploy action (nil if it has none).
+func deployActionIn(stage any) any {
+	for _, a := range list(get(stage, "Actions")) {
+		if get(a, "Name") == "Deploy" {
+			return a
+		}
+	}
+	return nil
+}
+
+// deployStageActions is the order of the actions of every deploy stage.
+var deployStageActions = []string{"1:" + VerifyArtifactsAction, "2:Deploy", "3:Smoke_Test"}
+
 // get walks a decoded JSON value by keys and indexes.
 func get(v any, path ...any) any {
 	for _, p := range path {

@@ -58,6 +58,14 @@ const (
 	ApproveUpdateStage       = "Approve_UpdatePipeline"
 	UpdatePipelineStage      = "UpdatePipeline"
 	CheckRolesStage          = "Check_Roles"
+	// Record_Digests records the artifacts' digests once per run; Verify_Artifacts checks them
+	// before every deploy (digests.go).
+	RecordDigestsAction   = "Record_Digests"
+	VerifyArtifactsAction = "Verify_Artifacts"
+	DigestsNamespace      = "ArtifactDigests"
+	// RestartedForVariable is the pipeline-level variable UpdatePipeline sets on the run it
+	// starts (selfupdate.go).
+	RestartedForVariable = "RESTARTED_FOR"
 
 	// RolesCheckRoleName is the Check_Roles project's role, which the cross-account roles trust
 	// only with the session name RolesCheckSession, and deny everything but reading their stack.

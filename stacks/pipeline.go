@@ -109,15 +109,19 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		s.ArtifactBucket.GrantRead(role, nil)
 	}
 
-	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket, projectOptions{})
+	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket,
+		projectOptions{Reads: []string{SourceArtifact}, Writes: LambdaArtifact})
 	if err != nil {
 		return nil, err
 	}
-	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, projectOptions{})
+	// The smoke tests run repository code after a deploy and before the next approval: they
+	// read the source and write nothing, so they cannot change what the next stage deploys.
+	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, projectOptions{Reads: []string{SourceArtifact}})
 	if err != nil {
 		return nil, err
 	}
-	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket, projectOptions{Env: synthEnvironment(cfg)})
+	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket,
+		projectOptions{Env: synthEnvironment(cfg), Reads: []string{SourceArtifact}, Writes: CdkArtifact, LocalCache: true})
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +139,14 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		return nil, err
 	}
 
-	source := awscodepipeline.NewArtifact(jsii.String("Source"), nil)
-	lambdaOut := awscodepipeline.NewArtifact(jsii.String("LambdaBuildOutput"), nil)
-	cdkOut := awscodepipeline.NewArtifact(jsii.String("CdkBuildOutput"), nil)
+	source := awscodepipeline.NewArtifact(jsii.String(SourceArtifact), nil)
+	lambdaOut := awscodepipeline.NewArtifact(jsii.String(LambdaArtifact), nil)
+	cdkOut := awscodepipeline.NewArtifact(jsii.String(CdkArtifact), nil)
+	digests, err := newArtifactDigests(stack, s.ArtifactBucket, cdkOut, lambdaOut)
+	if err != nil {
+		return nil, err
+	}
 
-	guarded := guardedResources(update.Review, update.Update, check.project)
 	src := sourceAction(stack, cfg, source)
 	stages := []*awscodepipeline.StageProps{
 		{
@@ -161,11 +168,12 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 					Input:      source,
 					Outputs:    &[]awscodepipeline.Artifact{cdkOut},
 				}),
-				update.reviewAction(cdkOut, guarded),
+				update.reviewAction(cdkOut),
+				digests.record(),
 			},
 		},
 	}
-	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName, guarded)...)
+	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName)...)
 	for i, app := range props.Applications {
 		env := app.Environment
 		if env.Account != home && !check.added {
@@ -203,7 +211,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		if env.Account != home {
 			d.CrossAccountRole = s.CrossAccountRoles[env.Account]
 		}
-		stages = append(stages, d.props(smoke, source, lambdaOut, cdkOut))
+		stages = append(stages, d.props(digests.verify(), smoke, source, lambdaOut, cdkOut))
 	}
 
 	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
@@ -219,6 +227,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		ExecutionMode:  awscodepipeline.ExecutionMode(cfg.executionMode()),
 		ArtifactBucket: s.ArtifactBucket,
 		Stages:         &stages,
+		Variables:      &[]awscodepipeline.Variable{restartedFor()},
 	})
 	if topic != nil {
 		notifyOn(s.Pipeline, topic)
@@ -272,13 +281,13 @@ type deployStage struct {
 	Window *DeploymentWindow
 }
 
-// props builds the stage. The smoke test sits in the same stage as the deploy, and the stage
-// rolls back on failure: a failed smoke test or deploy makes CodePipeline redeploy the
-// artifacts of the stage's last successful execution.
-func (d deployStage) props(smoke awscodebuild.IProject, source, lambdaOut, cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
+// props builds the stage. verify checks the artifacts' digests first; the smoke test sits in the
+// same stage as the deploy, and the stage rolls back on failure: a failed smoke test or deploy
+// makes CodePipeline redeploy the artifacts of the stage's last successful execution.
+func (d deployStage) props(verify awscodepipeline.IAction, smoke awscodebuild.IProject, source, lambdaOut, cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
 	deploy := &awscodepipelineactions.CloudFormationCreateUpdateStackActionProps{
 		ActionName:         jsii.String("Deploy"),
-		RunOrder:           jsii.Number(1),
+		RunOrder:           jsii.Number(2),
 		VariablesNamespace: jsii.String(d.Name),
 		StackName:          jsii.String(d.StackName),
 		TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*d.App.StackName()))),
@@ -312,10 +321,11 @@ func (d deployStage) props(smoke awscodebuild.IProject, source, lambdaOut, cdkOu
 		BeforeEntry: window,
 		StageName:   jsii.String(d.Name),
 		Actions: &[]awscodepipeline.IAction{
+			verify,
 			awscodepipelineactions.NewCloudFormationCreateUpdateStackAction(deploy),
 			awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
 				ActionName: jsii.String("Smoke_Test"),
-				RunOrder:   jsii.Number(2),
+				RunOrder:   jsii.Number(3),
 				Project:    smoke,
 				Input:      source,
 				EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
@@ -358,57 +368,6 @@ func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifac
 // the pipeline stack must never try to attach policies to a role it does not own.
 func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
 	return awsiam.Role_FromRoleArn(stack, jsii.String(id), roleArn(stack, account, name), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
-}
-
-// codeBuildGrants explains the wildcards of CDK's grants to a CodeBuild project's role.
-var codeBuildGrants = nagException{Rule: "AwsSolutions-IAM5",
-	Findings: []string{`Resource::arn:.*:logs:.*:log-group:/aws/codebuild/<.*>:\*`, `Resource::arn:.*:codebuild:.*:report-group/<.*>-\*`},
-	Reason: "CDK's default CodeBuild grants: the log streams of this project's own log group and the report " +
-		"groups named after the project; both names are generated per build."}
-
-// projectOptions are what sets one build project apart from the others.
-type projectOptions struct {
-	// Env holds the project's fixed environment variables.
-	Env map[string]string
-	// Role, when set, is the project's service role instead of a generated one.
-	Role awsiam.IRole
-	// Trusted projects run no repository code and keep no cache (assets.TrustedBuildspecs).
-	Trusted bool
-}
-
-// buildProject creates a CodeBuild project from one of the embedded buildspecs. Builds run on
-// ARM, the architecture of the Lambda they build, and encrypt their output with the artifact
-// key. Projects that build the repository keep the caches their buildspec names in the artifact
-// bucket, so a build does not pay the cold compile of the CDK bindings (minutes) every time.
-func buildProject(stack awscdk.Stack, id, buildspec string, bucket awss3.Bucket, opts projectOptions) (awscodebuild.PipelineProject, error) {
-	spec, err := assets.Buildspec(buildspec)
-	if err != nil {
-		return nil, err
-	}
-	vars := map[string]*awscodebuild.BuildEnvironmentVariable{}
-	for k, v := range opts.Env {
-		vars[k] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(v)}
-	}
-	props := &awscodebuild.PipelineProjectProps{
-		BuildSpec: awscodebuild.BuildSpec_FromObjectToYaml(&spec),
-		Environment: &awscodebuild.BuildEnvironment{
-			BuildImage:  awscodebuild.LinuxArmBuildImage_AMAZON_LINUX_2023_STANDARD_3_0(),
-			ComputeType: awscodebuild.ComputeType_SMALL,
-		},
-		EnvironmentVariables: &vars,
-		EncryptionKey:        bucket.EncryptionKey(),
-		Role:                 opts.Role,
-		Timeout:              awscdk.Duration_Minutes(jsii.Number(30)),
-	}
-	if !opts.Trusted {
-		props.Cache = awscodebuild.Cache_Bucket(bucket, &awscodebuild.BucketCacheOptions{Prefix: jsii.String(BuildCachePrefix + id)})
-	}
-	project := awscodebuild.NewPipelineProject(stack, jsii.String(id), props)
-	allow(project, append(artifactGrants, codeBuildGrants)...)
-	if opts.Role != nil {
-		allow(opts.Role, append(artifactGrants, codeBuildGrants)...)
-	}
-	return project, nil
 }
 
 // deployList describes where the pipeline deploys: "dev and to prod account 222222222222".
@@ -458,14 +417,15 @@ func trafficText(t Traffic) string {
 	return "all traffic at once, rolled back on errors"
 }
 
-// approvalText tells the approver what the previous environment showed and what approving does.
+// approvalText tells the approver what the previous environment showed, what approving does,
+// and exactly which artifacts it approves: Verify_Artifacts lets through no others.
 func approvalText(apps []*ApplicationStack, i int) string {
 	env := apps[i].Environment
 	text := "Approving deploys this commit to " + env.Name + " account " + env.Account + " (" + trafficText(env.Traffic) + ")."
 	if i > 0 {
 		text = apps[i-1].Environment.Title() + " is deployed and passed its smoke test. " + text
 	}
-	return text
+	return text + " Artifacts (sha256): templates " + digestVariable("TEMPLATES") + ", code " + digestVariable("CODE") + "."
 }
 
 // synthEnvironment is what CDK_Synth synthesizes with: the config the pipeline was deployed
@@ -517,8 +477,8 @@ func environmentsJSON(envs []Environment) string {
 // artifactLifecycle expires only what nothing can roll back to. Pipeline artifacts (under the
 // pipeline's prefix) never expire: CloudFormation's rollback of an application stack re-applies
 // the previous deployment's Lambda code key, and a stage rollback redeploys the artifacts of the
-// last successful execution, however old either is. Build caches are rebuilt by the next build
-// when missing, so they expire under their own prefix.
+// last successful execution, however old either is. Build caches, which earlier versions kept in
+// the bucket (builds now keep none there), expire under their own prefix.
 func artifactLifecycle() *[]*awss3.LifecycleRule {
 	return &[]*awss3.LifecycleRule{
 		{Id: jsii.String("ExpireBuildCaches"), Prefix: jsii.String(BuildCachePrefix), Expiration: awscdk.Duration_Days(jsii.Number(BuildCacheDays))},

@@ -120,11 +120,11 @@ func actionOrder(stages []any, stage string) []string {
 
 func TestDeployStagesOrder(t *testing.T) {
 	stages := pipelineStages(t)
-	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Dev"),
+	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Dev"),
 		"dev is smoke-tested after it is deployed and before prod is considered")
 	assert.Equal(t, []string{"1:Approve"}, actionOrder(stages, "Approve_Prod"),
 		"a person approves before prod is deployed, in a stage of its own")
-	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"),
+	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Prod"),
 		"prod is smoke-tested after it is deployed, in the same stage, so a failed smoke test rolls the stage back")
 
 	approve := action(t, "Approve_Prod", "Approve")
@@ -209,21 +209,22 @@ func TestArtifactStore(t *testing.T) {
 
 func TestBuildProjects(t *testing.T) {
 	keyID, _ := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
-	bucketID, _ := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
 	projects := resourcesOf(PipelineStackID, "AWS::CodeBuild::Project")
-	require.Len(t, projects, 6, "application build, synth, smoke test; and the trusted pipeline changes, update and roles check")
+	require.Len(t, projects, 7, "application build, synth, smoke test; and the trusted pipeline changes, update, roles check and artifact digests")
 	for id, p := range projects {
 		assert.Equal(t, props{"Fn::GetAtt": []any{keyID, "Arn"}}, get(p, "Properties", "EncryptionKey"),
 			"%s must encrypt its output with the artifact key, or prod cannot read it", id)
 		assert.Equal(t, "ARM_CONTAINER", get(p, "Properties", "Environment", "Type"), "%s builds on the Lambda's architecture", id)
 		if get(p, "Properties", "Cache", "Type") == "NO_CACHE" {
-			continue // a trusted project (TestTrustedProjectsRunNoRepositoryCode)
+			continue
 		}
-		assert.Equal(t, "S3", get(p, "Properties", "Cache", "Type"), "%s keeps its Go and jsii caches between builds", id)
-		loc, _ := json.Marshal(get(p, "Properties", "Cache", "Location"))
-		assert.Contains(t, string(loc), bucketID, "%s caches in the encrypted artifact bucket", id)
+		// Only CDK_Synth keeps a cache, on the build host: an S3 cache would need a write to
+		// the bucket beyond the build's own output (TestBuildsWriteOnlyTheirOwnOutput).
+		assert.Equal(t, map[string]any{"Type": "LOCAL", "Modes": []any{"LOCAL_CUSTOM_CACHE"}}, get(p, "Properties", "Cache"), id)
 		assert.NotEmpty(t, get(buildspecOf(t, p), "cache", "paths"), "%s's buildspec names what to cache", id)
 	}
+	assert.Equal(t, "LOCAL", get(projectOfAction(t, "Build", "CDK_Synth"), "Properties", "Cache", "Type"),
+		"CDK_Synth keeps the compiled CDK bindings (minutes to build) on the build host")
 	synthSpec := buildspecOf(t, projectOfAction(t, "Build", "CDK_Synth"))
 	commands := list(get(synthSpec, "phases", "build", "commands"))
 	require.GreaterOrEqual(t, len(commands), 2)
@@ -279,7 +280,7 @@ func TestDeployStagesRollBackOnFailure(t *testing.T) {
 		switch {
 		case strings.HasPrefix(name, "Deploy_"):
 			assert.Equal(t, "ROLLBACK", get(s, "OnFailure", "Result"), "%s must roll back on failure", name)
-			assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder([]any{s}, name),
+			assert.Equal(t, deployStageActions, actionOrder([]any{s}, name),
 				"%s: the smoke test runs after the deploy inside the stage that rolls back", name)
 		default:
 			assert.Nil(t, get(s, "OnFailure"), "%s has nothing to roll back", name)

@@ -26,69 +26,85 @@ type selfUpdate struct {
 
 func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (selfUpdate, error) {
 	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName, "PIPELINE_ACCOUNT": account}
-	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env, Trusted: true})
+	readDeployed := statement("ReadDeployedPipelineStack", []string{"cloudformation:GetTemplate"}, *stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudformation"), Resource: jsii.String("stack"), ResourceName: jsii.String(PipelineStackID + "/*")}))
+	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env,
+		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed}})
 	if err != nil {
 		return selfUpdate{}, err
-	}
-	update, err := buildProject(stack, "UpdatePipeline", assets.UpdatePipelineBuildspec, bucket, projectOptions{Env: env, Trusted: true})
-	if err != nil {
-		return selfUpdate{}, err
-	}
-	pipelineStack := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"),
-		Resource: jsii.String("stack"), ResourceName: jsii.String(PipelineStackID + "/*")})
-	for _, p := range []awscodebuild.PipelineProject{review, update} {
-		p.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadDeployedPipelineStack"),
-			Actions:   jsii.Strings("cloudformation:GetTemplate"),
-			Resources: jsii.Strings(*pipelineStack),
-		}))
-		allow(p, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + PipelineStackID + `/\*`},
-			Reason: "The pipeline stack's own ARN, which ends in an ID CloudFormation generates."})
 	}
 	// cdk deploy publishes the template through the file-publishing role and deploys through
 	// the deploy role, which passes CloudFormation the bootstrap execution role. These roles are
 	// what a pipeline update can do, so they are the limit of what a push can reach (README,
 	// Security model).
 	qualifier := *awscdk.DefaultStackSynthesizer_DEFAULT_QUALIFIER()
-	var bootstrapRoles []*string
+	var bootstrapRoles []string
 	for _, kind := range []string{"deploy", "file-publishing"} {
-		bootstrapRoles = append(bootstrapRoles, roleArn(stack, *stack.Account(), "cdk-"+qualifier+"-"+kind+"-role-"+*stack.Account()+"-"+*stack.Region()))
+		bootstrapRoles = append(bootstrapRoles, *roleArn(stack, *stack.Account(), "cdk-"+qualifier+"-"+kind+"-role-"+*stack.Account()+"-"+*stack.Region()))
 	}
-	update.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("DeployThroughBootstrapRoles"),
-		Actions:   jsii.Strings("sts:AssumeRole"),
-		Resources: &bootstrapRoles,
-	}))
 	// The pipeline's ARN from its fixed name: a reference to the pipeline would make the
 	// project depend on the pipeline that depends on the project.
-	update.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("RestartPipeline"),
-		Actions: jsii.Strings("codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"),
-		Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"),
-			Resource: jsii.String(PipelineName)})),
-	}))
+	pipelineArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(PipelineName)})
+	update, err := buildProject(stack, "UpdatePipeline", assets.UpdatePipelineBuildspec, bucket, projectOptions{Env: env,
+		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed,
+			statement("DeployThroughBootstrapRoles", []string{"sts:AssumeRole"}, bootstrapRoles...),
+			statement("RestartPipeline", []string{"codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"}, *pipelineArn),
+		}})
+	if err != nil {
+		return selfUpdate{}, err
+	}
+	for _, p := range []awscodebuild.PipelineProject{review, update} {
+		allow(p, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + PipelineStackID + `/\*`},
+			Reason: "The pipeline stack's own ARN, which ends in an ID CloudFormation generates."})
+	}
 	return selfUpdate{Review: review, Update: update}, nil
 }
 
-// reviewAction is Pipeline_Changes, run in the Build stage once CDK_Synth is done. guarded are
-// the trusted projects whose every change needs a person.
-func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact, guarded string) awscodepipeline.IAction {
+// restartedFor is the pipeline-level variable that UpdatePipeline sets on the execution it
+// starts: the commit that already updated the pipeline once. A run of that commit that finds the
+// pipeline stack changed again stops instead of updating it again, so a synth that differs every
+// time (a timestamp) cannot restart the pipeline for ever. Only a person with AWS credentials or
+// UpdatePipeline can set it; a push cannot.
+func restartedFor() awscodepipeline.Variable {
+	return awscodepipeline.NewVariable(&awscodepipeline.VariableProps{
+		VariableName: jsii.String(RestartedForVariable),
+		DefaultValue: jsii.String("none"),
+		Description:  jsii.String("Set by UpdatePipeline on the run it restarts: the commit that already updated the pipeline"),
+	})
+}
+
+// loopGuard are the variables that let Pipeline_Changes and UpdatePipeline see a second update
+// for the same commit.
+func loopGuard() map[string]*awscodebuild.BuildEnvironmentVariable {
+	return map[string]*awscodebuild.BuildEnvironmentVariable{
+		"RESTARTED_FOR": {Value: jsii.String("#{variables." + RestartedForVariable + "}")},
+		"COMMIT_ID":     {Value: jsii.String("#{" + SourceNamespace + ".CommitId}")},
+	}
+}
+
+// reviewAction is Pipeline_Changes, run in the Build stage once CDK_Synth is done.
+func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
+	env := loopGuard()
 	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-		ActionName:         jsii.String(PipelineChangesAction),
-		RunOrder:           jsii.Number(2),
-		Project:            u.Review,
-		Input:              cdkOut,
-		VariablesNamespace: jsii.String(PipelineChangesNamespace),
-		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-			"GUARDED_RESOURCES": {Value: jsii.String(guarded)},
-		},
+		ActionName:           jsii.String(PipelineChangesAction),
+		RunOrder:             jsii.Number(2),
+		Project:              u.Review,
+		Input:                cdkOut,
+		VariablesNamespace:   jsii.String(PipelineChangesNamespace),
+		EnvironmentVariables: &env,
 	})
 }
 
 // stages are Approve_UpdatePipeline and UpdatePipeline. Each is skipped by a stage condition
 // on Pipeline_Changes' variables, so a push that leaves the pipeline alone costs nothing and
 // one that widens nothing waits for nobody.
-func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction, guarded string) []*awscodepipeline.StageProps {
+func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction string) []*awscodepipeline.StageProps {
+	env := loopGuard()
+	env["REVIEWED_WIDENS"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")}
+	env["REVIEWED_DIGEST"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + PipelineChangesNamespace + ".DIGEST}")}
+	env["EXECUTION_ID"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{codepipeline.PipelineExecutionId}")}
+	// The restart takes this commit, not whatever the branch holds by then.
+	env["SOURCE_ACTION"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(sourceAction)}
 	return []*awscodepipeline.StageProps{
 		{
 			StageName:   jsii.String(ApproveUpdateStage),
@@ -105,17 +121,10 @@ func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic,
 			StageName:   jsii.String(UpdatePipelineStage),
 			BeforeEntry: skipUnless("PipelineChanged", "CHANGED"),
 			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-				ActionName: jsii.String("SelfMutate"),
-				Project:    u.Update,
-				Input:      cdkOut,
-				EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-					"GUARDED_RESOURCES": {Value: jsii.String(guarded)},
-					"REVIEWED_WIDENS":   {Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")},
-					"EXECUTION_ID":      {Value: jsii.String("#{codepipeline.PipelineExecutionId}")},
-					// The restart takes this commit, not whatever the branch holds by then.
-					"SOURCE_ACTION": {Value: jsii.String(sourceAction)},
-					"COMMIT_ID":     {Value: jsii.String("#{" + SourceNamespace + ".CommitId}")},
-				},
+				ActionName:           jsii.String("SelfMutate"),
+				Project:              u.Update,
+				Input:                cdkOut,
+				EnvironmentVariables: &env,
 			})},
 		},
 	}
@@ -137,18 +146,6 @@ func skipUnless(rule, variable string) *awscodepipeline.Conditions {
 			},
 		})},
 	}}}
-}
-
-// guardedResources lists the logical IDs of the trusted projects (nil ones skipped): a change to
-// what they run needs approval even though it changes no IAM statement (review.js).
-func guardedResources(projects ...awscodebuild.PipelineProject) string {
-	var ids []string
-	for _, p := range projects {
-		if p != nil {
-			ids = append(ids, *awscdk.Stack_Of(p).GetLogicalId(p.Node().DefaultChild().(awscdk.CfnElement)))
-		}
-	}
-	return strings.Join(ids, ",")
 }
 
 // rolesCheck is the Check_Roles stage: before the first deploy into another account, one
@@ -173,21 +170,16 @@ func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn s
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
 		Description: jsii.String("Check_Roles of " + PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
 	})
-	var targets []*string
+	var targets []string
 	for _, account := range RemoteAccounts(cfg) {
-		targets = append(targets, roleArn(stack, account, CrossAccountRoleName))
+		targets = append(targets, *roleArn(stack, account, CrossAccountRoleName))
 	}
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadRolesStacks"),
-		Actions:   jsii.Strings("sts:AssumeRole"),
-		Resources: &targets,
-	}))
 	project, err := buildProject(stack, "RolesCheck", assets.RolesCheckBuildspec, bucket, projectOptions{
-		Env: map[string]string{"SESSION_NAME": RolesCheckSession}, Role: role, Trusted: true})
+		Env: map[string]string{"SESSION_NAME": RolesCheckSession}, Role: role, Reads: []string{CdkArtifact},
+		Statements: []awsiam.PolicyStatement{statement("ReadRolesStacks", []string{"sts:AssumeRole"}, targets...)}})
 	if err != nil {
 		return nil, err
 	}
-	allow(role, artifactGrants...)
 	c.project = project
 	return c, nil
 }

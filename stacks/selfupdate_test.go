@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,12 +43,13 @@ func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 		vars[v["name"]] = v["value"]
 	}
 	assert.Equal(t, "#{"+PipelineChangesNamespace+".WIDENS}", vars["REVIEWED_WIDENS"], "it refuses a widening the review did not see")
+	assert.Equal(t, "#{"+PipelineChangesNamespace+".DIGEST}", vars["REVIEWED_DIGEST"], "it deploys only the files the review saw")
 	assert.Equal(t, "#{codepipeline.PipelineExecutionId}", vars["EXECUTION_ID"], "it stops the execution still running the old definition")
-	assert.NotEmpty(t, vars["GUARDED_RESOURCES"])
-	for _, id := range strings.Split(vars["GUARDED_RESOURCES"], ",") {
-		assert.Equal(t, "AWS::CodeBuild::Project", get(raw[PipelineStackID]["Resources"].(map[string]any)[id], "Type"),
-			"GUARDED_RESOURCES names the trusted projects by their logical IDs: %s", id)
-	}
+	assert.Equal(t, "#{variables."+RestartedForVariable+"}", vars["RESTARTED_FOR"], "it refuses a second update for the same commit")
+	assert.Equal(t, []any{map[string]any{"Name": RestartedForVariable, "DefaultValue": "none",
+		"Description": "Set by UpdatePipeline on the run it restarts: the commit that already updated the pipeline"}},
+		get(onlyIn(t, raw[PipelineStackID], "AWS::CodePipeline::Pipeline"), "Properties", "Variables"),
+		"the restart marks its run with the commit, which a push cannot set")
 }
 
 // The trusted projects hold the power of a pipeline update (bootstrap roles) or of another
@@ -222,156 +223,6 @@ func nodeBinary(t *testing.T) string {
 	return path
 }
 
-// review.js lets through, without a person, only what changes what the pipeline builds: each
-// edit below is made to the synthesized pipeline stack and compared with the unedited one as
-// if it were deployed, by the names and logical IDs this app builds it with.
-func TestReviewLetsOnlyOrdinaryChangesThrough(t *testing.T) {
-	dir := t.TempDir()
-	data, err := json.Marshal(raw[PipelineStackID])
-	require.NoError(t, err)
-	deployed := filepath.Join(dir, "deployed.json")
-	require.NoError(t, os.WriteFile(deployed, data, 0o644))
-	guardedIDs := strings.Join([]string{logicalID(t, built.Pipeline.Stack, built.Pipeline.Node().FindChild(jsii.String("PipelineChanges"))),
-		logicalID(t, built.Pipeline.Stack, built.Pipeline.Node().FindChild(jsii.String("UpdatePipeline")))}, ",")
-
-	edited := func(name string, edit func(tmpl map[string]any, stages []any) []any) string {
-		var tmpl map[string]any
-		require.NoError(t, json.Unmarshal(data, &tmpl))
-		for _, r := range tmpl["Resources"].(map[string]any) {
-			if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
-				p := r.(map[string]any)["Properties"].(map[string]any)
-				p["Stages"] = edit(tmpl, p["Stages"].([]any))
-			}
-		}
-		path := filepath.Join(dir, name+".json")
-		out, _ := json.Marshal(tmpl)
-		require.NoError(t, os.WriteFile(path, out, 0o644))
-		return path
-	}
-	// resource finds the resource whose logical ID starts with prefix: a build project, or the
-	// artifact bucket.
-	resource := func(tmpl map[string]any, prefix string) map[string]any {
-		for id, r := range tmpl["Resources"].(map[string]any) {
-			if strings.HasPrefix(id, prefix) && slices.Contains([]any{"AWS::CodeBuild::Project", "AWS::S3::Bucket"}, get(r, "Type")) {
-				return r.(map[string]any)
-			}
-		}
-		t.Fatalf("no resource %s*", prefix)
-		return nil
-	}
-	without := func(name string) func(map[string]any, []any) []any {
-		return func(_ map[string]any, stages []any) []any {
-			return slices.DeleteFunc(stages, func(s any) bool { return get(s, "Name") == name })
-		}
-	}
-	stageIndex := func(stages []any, name string) int {
-		return slices.IndexFunc(stages, func(s any) bool { return get(s, "Name") == name })
-	}
-
-	for _, c := range []struct {
-		name, want string // want "" means it goes through without a person
-		edit       func(map[string]any, []any) []any
-	}{
-		{"metadata only", "", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "ArtifactBucket")["Metadata"] = map[string]any{"note": "CloudFormation applies no Metadata-only change"}
-			return stages
-		}},
-		{"a build step", "", func(tmpl map[string]any, stages []any) []any {
-			src := resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Source"].(map[string]any)
-			src["BuildSpec"] = src["BuildSpec"].(string) + "# one more step\n"
-			return stages
-		}},
-		{"drops Approve_Prod", "changes the stages", without("Approve_Prod")},
-		{"drops Check_Roles", "changes the stages", without(CheckRolesStage)},
-		{"drops UpdatePipeline", "changes the stages", without(UpdatePipelineStage)},
-		{"drops Approve_UpdatePipeline", "changes the stages", without(ApproveUpdateStage)},
-		{"moves Deploy_Prod before its approval", "changes the stages", func(_ map[string]any, stages []any) []any {
-			i, j := stageIndex(stages, "Approve_Prod"), stageIndex(stages, "Deploy_Prod")
-			stages[i], stages[j] = stages[j], stages[i]
-			return stages
-		}},
-		{"another role for a deploy action", "changes the actions, roles or conditions of stage Deploy_Dev", func(_ map[string]any, stages []any) []any {
-			stages[stageIndex(stages, "Deploy_Dev")].(map[string]any)["Actions"].([]any)[0].(map[string]any)["RoleArn"] = "arn:aws:iam::123456789012:role/Other"
-			return stages
-		}},
-		{"the approval's text", "changes stage Approve_Prod", func(_ map[string]any, stages []any) []any {
-			a := stages[stageIndex(stages, "Approve_Prod")].(map[string]any)["Actions"].([]any)[0].(map[string]any)
-			a["Configuration"].(map[string]any)["CustomData"] = "approve anything"
-			return stages
-		}},
-		{"another branch", "changes stage Source", func(_ map[string]any, stages []any) []any {
-			a := stages[stageIndex(stages, "Source")].(map[string]any)["Actions"].([]any)[0].(map[string]any)
-			a["Configuration"].(map[string]any)["BranchName"] = "unprotected"
-			return stages
-		}},
-		{"a macro", "changes the template section Transform", func(tmpl map[string]any, stages []any) []any {
-			tmpl["Transform"] = "SomeMacro"
-			return stages
-		}},
-		{"a policy included from S3", "uses Fn::Transform", func(tmpl map[string]any, stages []any) []any {
-			for _, r := range tmpl["Resources"].(map[string]any) {
-				if get(r, "Type") == "AWS::IAM::Policy" {
-					r.(map[string]any)["Properties"].(map[string]any)["PolicyDocument"] = map[string]any{
-						"Fn::Transform": map[string]any{"Name": "AWS::Include", "Parameters": map[string]any{"Location": "s3://elsewhere/policy.json"}}}
-					break
-				}
-			}
-			return stages
-		}},
-		{"a secret in a build variable", "uses a dynamic reference", func(tmpl map[string]any, stages []any) []any {
-			env := resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)
-			env["EnvironmentVariables"] = append(list(env["EnvironmentVariables"]), map[string]any{
-				"Name": "LEAK", "Type": "PLAINTEXT", "Value": "{{resolve:secretsmanager:prod-db}}"})
-			return stages
-		}},
-		{"a privileged build", "Environment beyond its image and variables", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)["PrivilegedMode"] = true
-			return stages
-		}},
-		{"a build's image", "", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["Environment"].(map[string]any)["Image"] = "aws/codebuild/amazonlinux-aarch64-standard:4.0"
-			return stages
-		}},
-		{"artifacts that expire", "changes ArtifactBucket", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "ArtifactBucket")["Properties"].(map[string]any)["LifecycleConfiguration"] = map[string]any{"Rules": []any{}}
-			return stages
-		}},
-		{"a new resource", "adds AWS::CodeBuild::Project Sneaky", func(tmpl map[string]any, stages []any) []any {
-			tmpl["Resources"].(map[string]any)["Sneaky"] = map[string]any{"Type": "AWS::CodeBuild::Project", "Properties": map[string]any{}}
-			return stages
-		}},
-		{"a build on another role", "ServiceRole", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "CdkSynth")["Properties"].(map[string]any)["ServiceRole"] = "arn:aws:iam::123456789012:role/Other"
-			return stages
-		}},
-		{"a trusted project's commands", "changes the trusted project", func(tmpl map[string]any, stages []any) []any {
-			src := resource(tmpl, "UpdatePipeline")["Properties"].(map[string]any)["Source"].(map[string]any)
-			src["BuildSpec"] = "version: 0.2"
-			return stages
-		}},
-		{"the bucket's deletion policy", "changes the type, dependencies or deletion policy of ArtifactBucket", func(tmpl map[string]any, stages []any) []any {
-			resource(tmpl, "ArtifactBucket")["DeletionPolicy"] = "Delete"
-			return stages
-		}},
-	} {
-		out, err := reviewJS(t, []string{"GUARDED_RESOURCES=" + guardedIDs}, "pipeline", deployed, edited(strings.ReplaceAll(c.name, " ", "-"), c.edit))
-		require.NoError(t, err, c.name)
-		if c.name == "metadata only" {
-			assert.Equal(t, "CHANGED=false\nGUARDED=''\n", out, "a Metadata-only change is no change, or the pipeline would update itself forever")
-			continue
-		}
-		assert.Contains(t, out, "CHANGED=true", c.name)
-		if c.want == "" {
-			assert.Contains(t, out, "GUARDED=''", "%s goes through without a person", c.name)
-		} else {
-			assert.Contains(t, out, c.want, "%s needs a person", c.name)
-		}
-	}
-	out, err := reviewJS(t, nil, "pipeline", deployed, deployed)
-	require.NoError(t, err)
-	assert.Equal(t, "CHANGED=false\nGUARDED=''\n", out)
-}
-
 // cdk deploy of the assembly may do nothing but deploy the reviewed template: the assembly the
 // app synthesizes passes, and each way a push could make the CLI run its code fails.
 func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
@@ -385,10 +236,28 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		return dir
 	}
 	check := func(dir string) (string, error) {
-		return reviewJS(t, nil, "assembly", dir, PipelineStackID, devAccount, testConfig.Region)
+		return reviewJS(t, nil, "assembly", dir, PipelineStackID, devAccount, testConfig.Region, filepath.Join(t.TempDir(), "reviewed"))
 	}
-	_, err := check(copyAssembly(t))
+	good := copyAssembly(t)
+	out, err := check(good)
 	require.NoError(t, err, "the synthesized assembly deploys the template and nothing else")
+	require.Regexp(t, `^DIGEST=[0-9a-f]{64}\n$`, out)
+	again, err := check(good)
+	require.NoError(t, err)
+	assert.Equal(t, out, again, "the digest of the same files is the same")
+	reviewed := filepath.Join(t.TempDir(), "reviewed")
+	_, err = reviewJS(t, nil, "assembly", good, PipelineStackID, devAccount, testConfig.Region, reviewed)
+	require.NoError(t, err)
+	names, err := readDirNames(reviewed)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"manifest.json", PipelineStackID + ".assets.json", PipelineStackID + ".template.json"}, names,
+		"the CLI gets the reviewed files and nothing else")
+	manifest, err := jsonFile(filepath.Join(reviewed, "manifest.json"))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{PipelineStackID, PipelineStackID + ".assets"}, sortedKeys(manifest["artifacts"].(map[string]any)),
+		"the manifest the CLI reads names this stack alone")
+	_, err = reviewJS(t, nil, "assembly", good, PipelineStackID, devAccount, testConfig.Region, reviewed)
+	assert.Error(t, err, "the reviewed files go into a new folder, never over other files")
 
 	edit := func(t *testing.T, file string, change func(m map[string]any)) string {
 		dir := copyAssembly(t)
@@ -434,6 +303,27 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		"a nested assembly": edit(t, "manifest.json", func(m map[string]any) {
 			m["artifacts"].(map[string]any)["Nested"] = map[string]any{"type": "cdk:cloud-assembly", "properties": map[string]any{"directoryName": "x"}}
 		}),
+		"a legacy asset": edit(t, "manifest.json", func(m map[string]any) {
+			get(m, "artifacts", PipelineStackID).(map[string]any)["metadata"] = map[string]any{"/" + PipelineStackID + "/Code": []any{
+				map[string]any{"type": "aws:cdk:asset", "data": map[string]any{"packaging": "container-image", "path": "."}}}}
+		}),
+		"a symlink": func() string {
+			dir := copyAssembly(t)
+			require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(dir, "notes.txt")))
+			return dir
+		}(),
+		"a template that is a symlink": func() string {
+			dir := copyAssembly(t)
+			template := filepath.Join(dir, PipelineStackID+".template.json")
+			require.NoError(t, os.Rename(template, template+".real"))
+			require.NoError(t, os.Symlink(template+".real", template))
+			return dir
+		}(),
+		"a named pipe": func() string {
+			dir := copyAssembly(t)
+			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644))
+			return dir
+		}(),
 	} {
 		_, err := check(dir)
 		assert.Error(t, err, "an assembly with %s is refused", name)

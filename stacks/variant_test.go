@@ -69,7 +69,7 @@ func TestPipelineVariants(t *testing.T) {
 	}
 	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage, "Deploy_Prod"}, names,
 		"prod-approval=false deploys prod right after dev's smoke test and the roles check")
-	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Prod"))
+	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Prod"))
 
 	src := get(stages[0], "Actions", 0)
 	assert.Equal(t, "GitHub_Source", get(src, "Name"))
@@ -80,9 +80,9 @@ func TestPipelineVariants(t *testing.T) {
 		"BranchName":       cfg.Branch,
 		"DetectChanges":    true,
 	}, withoutKeys(get(src, "Configuration"), "OutputArtifactFormat"), "pushes to the branch on GitHub start the pipeline")
-	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth", "2:" + PipelineChangesAction}, actionOrder(stages, "Build"),
+	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth", "2:" + PipelineChangesAction, "2:" + RecordDigestsAction}, actionOrder(stages, "Build"),
 		"the same stages follow the GitHub source")
-	assert.Equal(t, []string{"1:Deploy", "2:Smoke_Test"}, actionOrder(stages, "Deploy_Dev"))
+	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Dev"))
 }
 
 func withoutKeys(v any, drop ...string) map[string]any {
