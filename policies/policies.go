@@ -20,6 +20,10 @@ const (
 	CrossAccountRole = "codepipeline-cross-account-role.json"
 	// DeploymentRole is the policy of the role CloudFormation uses to create the application.
 	DeploymentRole = "cloudformation-deployment-role.json"
+	// ApplicationBoundary is the permissions boundary every role of the application carries:
+	// the most any role a template creates may ever do, whatever policies it is given. The
+	// deployment role may create roles only with it (BoundaryArn).
+	ApplicationBoundary = "application-boundary.json"
 	// RolesCheck is the part of CodePipelineCrossAccountRole that serves the pipeline's
 	// read-only Check_Roles: it may read its own roles stack, and a session of the check may do
 	// nothing else.
@@ -38,6 +42,7 @@ const (
 	DeploymentRoleName = "DeploymentRoleName"
 	RolesStackName     = "RolesStackName"
 	RolesCheckSession  = "RolesCheckSession"
+	BoundaryArn        = "BoundaryArn"
 )
 
 //go:embed *.json

@@ -12,11 +12,11 @@ import (
 // known lists every placeholder the stacks fill (stacks.policyValues); a document that used
 // another one could never be filled.
 var known = []string{Partition, Region, Account, ArtifactBucket, ArtifactKeyArn, StackName, AppName, DeploymentRoleName,
-	RolesStackName, RolesCheckSession}
+	RolesStackName, RolesCheckSession, BoundaryArn}
 
 func TestDocumentsAreValidPolicies(t *testing.T) {
 	names := Names()
-	assert.ElementsMatch(t, []string{CrossAccountRole, DeploymentRole, RolesCheck}, names, "the documents the stacks attach")
+	assert.ElementsMatch(t, []string{ApplicationBoundary, CrossAccountRole, DeploymentRole, RolesCheck}, names, "the documents the stacks attach")
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			doc, err := Load(name)
@@ -107,7 +107,7 @@ func TestSplitSeparatesKeyStatements(t *testing.T) {
 		without, with := doc.Split(ArtifactKeyArn)
 		assert.Len(t, append(without.Statement, with.Statement...), len(doc.Statement), "%s: nothing lost or doubled", name)
 		assert.NotContains(t, without.Placeholders(), ArtifactKeyArn)
-		if name != RolesCheck {
+		if name != RolesCheck && name != ApplicationBoundary {
 			require.NotEmpty(t, with.Statement, "%s grants the artifact key", name)
 		}
 		for _, s := range with.Statement {
@@ -125,7 +125,7 @@ func TestActionsAreRealAndScoped(t *testing.T) {
 	values := Values{Partition: "aws", Region: "eu-west-1", Account: "123456789012", ArtifactBucket: "artifact-bucket-123456789012",
 		ArtifactKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-abcd-0123-0123456789ab",
 		StackName:      "ProdApplicationDeploymentStack", AppName: "HelloLambda-prod", DeploymentRoleName: "CloudFormationDeploymentRole",
-		RolesStackName: "ProdAccountRolesStack", RolesCheckSession: "roles-check"}
+		RolesStackName: "ProdAccountRolesStack", RolesCheckSession: "roles-check", BoundaryArn: "arn:aws:iam::123456789012:policy/HelloLambda-prod-boundary"}
 	for _, name := range Names() {
 		doc, err := Load(name)
 		require.NoError(t, err)

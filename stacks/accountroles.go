@@ -125,6 +125,9 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		if err := attachPolicy(deployment, "", policies.DeploymentRole, values, hasKey); err != nil {
 			return nil, err
 		}
+		if err := newApplicationBoundary(stack, strings.TrimSuffix(roleID, "DeploymentRole")+"ApplicationBoundary", e, values); err != nil {
+			return nil, err
+		}
 		s.DeploymentRoles[e.Name] = deployment
 		awscdk.NewCfnOutput(stack, jsii.String(roleID+"Arn"), &awscdk.CfnOutputProps{Value: deployment.RoleArn()})
 	}

@@ -71,6 +71,11 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	})
 
 	name := AppName(stage)
+	// Every role of the application carries the boundary that the account's roles stack (or,
+	// in the pipeline's account, the pipeline stack) defines: the deployment role may create
+	// roles only with it, so no template can make a role that does more.
+	awsiam.PermissionsBoundary_Of(stack).Apply(awsiam.ManagedPolicy_FromManagedPolicyName(stack, jsii.String("Boundary"),
+		jsii.String(BoundaryPolicyName(props.Environment))))
 	// The application's roles live under one IAM path, the handle the deployment role's
 	// iam:* permissions are scoped to.
 	logging := newFunctionLogging(stack, "/aws/lambda/"+name, AppRolePath(stage), "Execution role of "+name)

@@ -31,7 +31,7 @@ import (
 // then give every new permission a disposition and run `make test`.
 var handlerPermissions = map[string]typePermissions{
 	"AWS::IAM::Role": {
-		Properties: []string{"AssumeRolePolicyDocument", "Description", "ManagedPolicyArns", "Path"},
+		Properties: []string{"AssumeRolePolicyDocument", "Description", "ManagedPolicyArns", "Path", "PermissionsBoundary"},
 		Handlers: handlers{
 			"create": {"iam:AttachRolePolicy", "iam:CreateRole", "iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole"},
 			"read":   {"iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"},
@@ -40,8 +40,14 @@ var handlerPermissions = map[string]typePermissions{
 			"delete": {"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:TagRole", "iam:UntagRole"},
 		},
 		Use: uses{
-			"iam:*RolePermissionsBoundary": unused("PermissionsBoundary"),
-			"iam:*":                        grant("ManageApplicationRoles"),
+			// Roles are created with the boundary, or not at all; it may be set (to the
+			// boundary and nothing else) on a role that predates it, and never removed.
+			"iam:DeleteRolePermissionsBoundary": refused("a template could lift the boundary off a role it created"),
+			"iam:PutRolePermissionsBoundary":    grant("CreateBoundedApplicationRoles"),
+			"iam:CreateRole":                    grant("CreateBoundedApplicationRoles"),
+			"iam:PutRolePolicy":                 grant("CreateBoundedApplicationRoles"),
+			"iam:AttachRolePolicy":              grant("AttachAllowedManagedPolicies"),
+			"iam:*":                             grant("ManageApplicationRoles"),
 		},
 	},
 	"AWS::IAM::Policy": {
@@ -52,7 +58,7 @@ var handlerPermissions = map[string]typePermissions{
 			"update": {"iam:PutRolePolicy", "iam:DeleteRolePolicy"},
 			"delete": {"iam:DeleteRolePolicy"},
 		},
-		Use: uses{"iam:*": grant("ManageApplicationRoles")},
+		Use: uses{"iam:PutRolePolicy": grant("CreateBoundedApplicationRoles"), "iam:*": grant("ManageApplicationRoles")},
 	},
 	"AWS::Lambda::Function": {
 		Properties: []string{"Architectures", "Code", "Description", "Environment", "FunctionName", "Handler", "LoggingConfig", "MemorySize", "Role", "Runtime", "Timeout"},
@@ -281,18 +287,24 @@ type handlers map[string][]string
 // before patterns) to what the role does about them.
 type uses map[string]use
 
-// use is either a grant (the Sid of the statement that grants it) or a reason it is not needed:
-// the properties that would need it, none of which the template may use.
+// use is a grant (the Sid of the statement that grants it), a reason it is not needed (the
+// properties that would need it, none of which the template may use), or a refusal: a
+// permission the role must never hold, whatever the template needs.
 type use struct {
 	Statement     string
 	ForProperties []string
+	Refused       string
 }
 
 func grant(sid string) use            { return use{Statement: sid} }
 func unused(properties ...string) use { return use{ForProperties: properties} }
+func refused(why string) use          { return use{Refused: why} }
 func (u use) String() string {
-	if u.Statement != "" {
+	switch {
+	case u.Statement != "":
 		return "granted by " + u.Statement
+	case u.Refused != "":
+		return "refused: " + u.Refused
 	}
 	return "only for " + strings.Join(u.ForProperties, ", ")
 }
@@ -422,6 +434,12 @@ func TestDeploymentRolesCoverTheHandlers(t *testing.T) {
 						if !assert.True(t, ok, "%s %s handler calls %s: grant it or say which property needs it", typ, handler, a) {
 							continue
 						}
+						if u.Refused != "" {
+							for sid, s := range statements {
+								assert.False(t, allows(list(get(s, "Action")), a), "statement %s grants %s, which the role must never hold: %s", sid, a, u.Refused)
+							}
+							continue
+						}
 						if u.Statement == "" {
 							for _, p := range u.ForProperties {
 								assert.NotContains(t, used, p, "%s now uses %s, so its %s handler needs %s: grant it", id, p, handler, a)
@@ -549,6 +567,9 @@ func resolveArn(stackID string, v any) string {
 		}
 		if att, ok := x["Fn::GetAtt"].([]any); ok && len(att) == 2 && att[1] == "Arn" {
 			name := "name-of-" + att[0].(string)
+			if fixed, ok := fixedName(asMap(resources[att[0].(string)])); ok {
+				name = fixed
+			}
 			switch get(resources[att[0].(string)], "Type") {
 			case "AWS::S3::Bucket":
 				return "arn:aws:s3:::" + name

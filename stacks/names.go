@@ -114,6 +114,12 @@ func DeploymentRoleNameFor(e Environment) string {
 // generated names, so a stack-name prefix would not reliably match.
 func AppName(stage string) string { return AppNamePrefix + "-" + stage }
 
+// BoundaryPolicyName is the name of the managed policy that bounds the roles of an environment's
+// application (policies.ApplicationBoundary). The roles stack of the environment's account
+// creates it (the pipeline stack, in the pipeline's own account); the application template
+// attaches it by this name to every role it creates.
+func BoundaryPolicyName(e Environment) string { return e.AppName() + "-boundary" }
+
 // AppRolePath is the IAM path of the application's roles in a stage.
 func AppRolePath(stage string) string { return "/" + AppName(stage) + "/" }
 

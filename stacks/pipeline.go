@@ -93,6 +93,9 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			if err := attachPolicy(role, "", policies.DeploymentRole, values, nil); err != nil {
 				return nil, err
 			}
+			if err := newApplicationBoundary(stack, env.Title()+"ApplicationBoundary", env, values); err != nil {
+				return nil, err
+			}
 			s.LocalDeploymentRoles[env.Name] = role
 			s.DeploymentRoles[env.Name] = role
 			continue

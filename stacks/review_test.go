@@ -342,13 +342,7 @@ func TestReviewNamesTheChangedProperties(t *testing.T) {
 }
 
 func onlyResourceWithPrefix(t *testing.T, prefix, typ string) (string, map[string]any) {
-	for id, r := range resourcesOf(PipelineStackID, typ) {
-		if strings.HasPrefix(id, prefix) {
-			return id, r
-		}
-	}
-	t.Fatalf("no %s %s*", typ, prefix)
-	return "", nil
+	return onlyResourceWithPrefixIn(t, PipelineStackID, prefix, typ)
 }
 
 // A template the review cannot read is refused, never waved through.

@@ -70,7 +70,31 @@ func policyValues(stack awscdk.Stack, env Environment, bucket, keyArn string) po
 		policies.StackName:          env.DeploymentStackName(),
 		policies.AppName:            env.AppName(),
 		policies.DeploymentRoleName: DeploymentRoleNameFor(env),
+		policies.BoundaryArn: *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+			Resource: jsii.String("policy"), ResourceName: jsii.String(BoundaryPolicyName(env))}),
 	}
+}
+
+// newApplicationBoundary creates the permissions boundary of an environment's application roles,
+// in the account the environment deploys to. A fixed name, so that the application template can
+// name it and the deployment role can require it; nothing retains it, so a failed create
+// leaves no name behind.
+func newApplicationBoundary(stack awscdk.Stack, id string, env Environment, values policies.Values) error {
+	doc, err := policies.Load(policies.ApplicationBoundary)
+	if err != nil {
+		return err
+	}
+	filled, err := doc.Fill(values)
+	if err != nil {
+		return fmt.Errorf("%s: %w", policies.ApplicationBoundary, err)
+	}
+	boundary := awsiam.NewManagedPolicy(stack, jsii.String(id), &awsiam.ManagedPolicyProps{
+		ManagedPolicyName: jsii.String(BoundaryPolicyName(env)),
+		Description:       jsii.String("Permissions boundary of every role of " + env.AppName() + ": the most its roles may do"),
+		Document:          awsiam.PolicyDocument_FromJson(filled),
+	})
+	allow(boundary, deploymentPolicyWildcards...)
+	return nil
 }
 
 // attachPolicy gives role the statements of one policies/ document. With keyCondition set, the

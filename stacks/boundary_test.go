@@ -1,0 +1,156 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/policies"
+)
+
+// boundedCase is one environment's deployment role and the stack that holds its boundary.
+type boundedCase struct {
+	env                   Environment
+	appStack, rolesStack  string
+	roleLogicalID         string
+	account, boundaryName string
+}
+
+func boundedCases(t *testing.T) []boundedCase {
+	devRole, _ := onlyResourceWithPrefix(t, "DevDeploymentRole", "AWS::IAM::Role")
+	prodRole, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", DeploymentRoleName)
+	return []boundedCase{
+		{devEnv, DevApplicationStackID, PipelineStackID, devRole, devAccount, BoundaryPolicyName(devEnv)},
+		{prodEnv, ProdApplicationStackID, ProdRolesStackID, prodRole, prodAccount, BoundaryPolicyName(prodEnv)},
+	}
+}
+
+// boundaryStatements returns the boundary policy a stack defines for an environment.
+func boundaryStatements(t *testing.T, stackID, name string) []policies.Statement {
+	t.Helper()
+	for _, p := range resourcesOf(stackID, "AWS::IAM::ManagedPolicy") {
+		if get(p, "Properties", "ManagedPolicyName") == name {
+			return documentStatements(stackID, get(p, "Properties", "PolicyDocument"))
+		}
+	}
+	t.Fatalf("%s defines no managed policy %s", stackID, name)
+	return nil
+}
+
+// Every role an application template creates carries its environment's boundary, by the ARN
+// the deployment role requires.
+func TestApplicationRolesCarryTheBoundary(t *testing.T) {
+	for _, c := range boundedCases(t) {
+		want := fmt.Sprintf("arn:aws:iam::%s:policy/%s", c.account, c.boundaryName)
+		roles := resourcesOf(c.appStack, "AWS::IAM::Role")
+		require.NotEmpty(t, roles)
+		for id, r := range roles {
+			assert.Equal(t, want, resolveArn(c.appStack, get(r, "Properties", "PermissionsBoundary")),
+				"%s/%s must carry the boundary, or the deployment role cannot create it", c.appStack, id)
+		}
+		boundaryStatements(t, c.rolesStack, c.boundaryName) // the boundary exists where the deployment role lives
+	}
+}
+
+// The deployment role lets a template create the application's roles only inside the boundary:
+// a push that edits the application template cannot mint a role that does more than the
+// application needs, attach an AWS managed admin policy, or lift or rewrite the boundary.
+func TestDeploymentRolesCannotMintAdmins(t *testing.T) {
+	for _, c := range boundedCases(t) {
+		t.Run(c.env.Name, func(t *testing.T) {
+			role := resolvedStatements(t, c.rolesStack, c.roleLogicalID)
+			boundary := fmt.Sprintf("arn:aws:iam::%s:policy/%s", c.account, c.boundaryName)
+			appRole := fmt.Sprintf("arn:aws:iam::%s:role/%s/FunctionRole-ABC123", c.account, c.env.AppName())
+			with := map[string]string{"iam:PermissionsBoundary": boundary}
+			attaching := func(policy string) map[string]string {
+				return map[string]string{"iam:PermissionsBoundary": boundary, "iam:PolicyARN": policy}
+			}
+			admin := "arn:aws:iam::aws:policy/AdministratorAccess"
+			for _, c := range []struct {
+				what    string
+				request policies.Request
+				allowed bool
+			}{
+				{"create an application role with the boundary", policies.Request{Action: "iam:CreateRole", Resource: appRole, Context: with}, true},
+				{"give it an inline policy", policies.Request{Action: "iam:PutRolePolicy", Resource: appRole, Context: with}, true},
+				{"attach CodeDeploy's policy for Lambda", policies.Request{Action: "iam:AttachRolePolicy", Resource: appRole,
+					Context: attaching("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited")}, true},
+				{"delete an application role", policies.Request{Action: "iam:DeleteRole", Resource: appRole}, true},
+				{"create a role without a boundary", policies.Request{Action: "iam:CreateRole", Resource: appRole}, false},
+				{"create a role with another boundary", policies.Request{Action: "iam:CreateRole", Resource: appRole,
+					Context: map[string]string{"iam:PermissionsBoundary": admin}}, false},
+				{"create a role outside the application's path", policies.Request{Action: "iam:CreateRole",
+					Resource: fmt.Sprintf("arn:aws:iam::%s:role/Admin", c.account), Context: with}, false},
+				{"attach AdministratorAccess", policies.Request{Action: "iam:AttachRolePolicy", Resource: appRole, Context: attaching(admin)}, false},
+				{"attach a customer policy", policies.Request{Action: "iam:AttachRolePolicy", Resource: appRole,
+					Context: attaching(fmt.Sprintf("arn:aws:iam::%s:policy/Anything", c.account))}, false},
+				{"put a policy on an unbounded role", policies.Request{Action: "iam:PutRolePolicy", Resource: appRole}, false},
+				{"delete the boundary from a role", policies.Request{Action: "iam:DeleteRolePermissionsBoundary", Resource: appRole, Context: with}, false},
+				{"replace the boundary", policies.Request{Action: "iam:PutRolePermissionsBoundary", Resource: appRole,
+					Context: map[string]string{"iam:PermissionsBoundary": admin}}, false},
+				{"rewrite the boundary policy", policies.Request{Action: "iam:CreatePolicyVersion", Resource: boundary}, false},
+				{"switch the boundary's version", policies.Request{Action: "iam:SetDefaultPolicyVersion", Resource: boundary}, false},
+				{"delete the boundary policy", policies.Request{Action: "iam:DeletePolicy", Resource: boundary}, false},
+				{"pass an application role to EC2", policies.Request{Action: "iam:PassRole", Resource: appRole,
+					Context: map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, false},
+			} {
+				d := decide(t, role, nil, c.request)
+				assert.Equal(t, c.allowed, d.Allowed, "the deployment role may %s: %v (%s)", c.what, c.allowed, d.Why)
+			}
+		})
+	}
+}
+
+// The boundary allows what the application's roles use at run time and nothing else.
+func TestBoundaryAllowsWhatTheApplicationNeeds(t *testing.T) {
+	for _, c := range boundedCases(t) {
+		t.Run(c.env.Name, func(t *testing.T) {
+			boundary := boundaryStatements(t, c.rolesStack, c.boundaryName)
+			arn := func(service, resource string) string {
+				return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, testConfig.Region, c.account, resource)
+			}
+			function := arn("lambda", "function:"+c.env.AppName())
+			logStream := arn("logs", "log-group:/aws/lambda/"+c.env.AppName()+":log-stream:2026/12/01/[$LATEST]abc")
+			// The function role's own policy, as the application template writes it, within the boundary.
+			functionRole, _ := onlyResourceWithPrefixIn(t, c.appStack, "FunctionRole", "AWS::IAM::Role")
+			own := resolvedStatements(t, c.appStack, functionRole)
+			for _, action := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
+				d := decide(t, own, boundary, policies.Request{Action: action, Resource: logStream})
+				assert.True(t, d.Allowed, "the function writes its logs: %s (%s)", action, d.Why)
+			}
+			for _, r := range []policies.Request{
+				{Action: "lambda:UpdateAlias", Resource: function + ":" + LiveAliasName},
+				{Action: "lambda:GetAlias", Resource: function + ":" + LiveAliasName},
+				{Action: "cloudwatch:DescribeAlarms", Resource: arn("cloudwatch", "alarm:"+c.env.AppName()+"-live-errors")},
+			} {
+				d := decide(t, boundary, nil, r)
+				assert.True(t, d.Allowed, "CodeDeploy shifts the alias and reads the alarm: %s (%s)", r.Action, d.Why)
+			}
+			for _, r := range []policies.Request{
+				{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + c.account + ":role/x"},
+				{Action: "sts:AssumeRole", Resource: "arn:aws:iam::" + c.account + ":role/x"},
+				{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + ArtifactBucketName(devAccount) + "/x"},
+				{Action: "lambda:UpdateFunctionCode", Resource: function},
+				{Action: "lambda:UpdateAlias", Resource: arn("lambda", "function:SomeoneElse:live")},
+				{Action: "logs:PutLogEvents", Resource: arn("logs", "log-group:/aws/lambda/SomeoneElse:log-stream:x")},
+			} {
+				d := decide(t, boundary, nil, r)
+				assert.False(t, d.Allowed, "the boundary keeps application roles from %s on %s (%s)", r.Action, r.Resource, d.Why)
+			}
+		})
+	}
+}
+
+func onlyResourceWithPrefixIn(t *testing.T, stackID, prefix, typ string) (string, map[string]any) {
+	t.Helper()
+	for id, r := range resourcesOf(stackID, typ) {
+		if strings.HasPrefix(id, prefix) {
+			return id, r
+		}
+	}
+	t.Fatalf("%s has no %s %s*", stackID, typ, prefix)
+	return "", nil
+}
