@@ -110,6 +110,16 @@ test-go: moto
 test-python:
 	cd lambda/python && python3 -m unittest -v
 
+# review-change runs the judge of Pipeline_Changes (assets/review.js, the very file the trusted
+# project carries) on two templates, so a reviewer can try an edit of the pipeline stack before
+# pushing it: WIDENS=true means the push would wait for a person, REASON says why. The deployed
+# template comes from `aws cloudformation get-template --stack-name CrossAccountPipelineStack
+# --template-stage Original --query TemplateBody`, the synthesized one from make synth.
+.PHONY: review-change
+review-change: ## Decide a pipeline change as Pipeline_Changes would: make review-change DEPLOYED=<template> SYNTHESIZED=<template>
+	@test -n "$(DEPLOYED)" -a -n "$(SYNTHESIZED)" || { echo "Set DEPLOYED (the deployed pipeline stack's template) and SYNTHESIZED (e.g. cdk.out/CrossAccountPipelineStack.template.json)" >&2; exit 2; }
+	@$(NODE) assets/review.js pipeline "$(DEPLOYED)" "$(SYNTHESIZED)"
+
 .PHONY: bench
 bench: deps ## Measure synth (cold, warm, no validation), make test and synth scaling; prints a table of medians
 	go run ./assets/bench $(BENCH_FLAGS)

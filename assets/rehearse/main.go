@@ -59,6 +59,10 @@ type rehearsal struct {
 type environment struct{ Name, Account, StackID, RolesStack string }
 
 func main() {
+	// The `aws` stand-in asks the rehearsal itself whether a build's role may write to S3.
+	if len(os.Args) == 4 && os.Args[1] == "-authorize" {
+		os.Exit(authorize(os.Args[2], os.Args[3]))
+	}
 	keep := flag.Bool("keep", false, "keep the scratch folder for inspection")
 	flag.Parse()
 
@@ -95,12 +99,13 @@ func run(repo string, keep bool) error {
 		{"CDK_Synth: check CdkBuildOutput", r.checkTemplates},
 		{"build the Lambda Runtime Interface Emulator", r.buildRIE},
 		{"invoke bootstrap for every environment under the emulator", r.invokeAll},
-		{"Pipeline_Changes, UpdatePipeline, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
+		{"Pipeline_Changes, UpdatePipeline, Record_Digests, Verify_Artifacts, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
 		{"make destroy and purge act on every environment; every deploy target runs its preflight first", r.operationsIterate},
 		{"a push that adds staging to cdk.json: CDK_Synth synthesizes it, make deploy-roles ENV=staging deploys its roles", r.pushAddsAnEnvironment},
 		// The gates must bite: each deliberate fault has to be stopped where the pipeline
 		// would stop it, and a fault that gets through fails the rehearsal.
 		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
+		{"fault: a smoke test that overwrites this run's Lambda build is denied", r.faultSmokeOverwrites},
 		{"fault: a failing unit test fails CDK_Synth before anything is synthesized", r.faultFailingTest},
 	}
 	total := time.Now()

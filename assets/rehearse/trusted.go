@@ -29,7 +29,12 @@ case "$1 $2" in
   if [ "$FAKE_ASSUME" = deny ]; then echo "An error occurred (AccessDenied): not authorized to perform: sts:AssumeRole" >&2; exit 254; fi
   printf 'ASIAREHEARSAL\tsecret\ttoken\n' ;;
 "codepipeline start-pipeline-execution") echo rehearsal-new-execution ;;
-"codepipeline stop-pipeline-execution" | "cloudformation delete-stack" | "cloudformation wait") ;;
+"s3 cp")
+  "$REHEARSAL_SELF" -authorize s3:PutObject "arn:aws:s3:::${4#s3://}" || exit 1
+  mkdir -p "$FAKE_S3" && cp "$3" "$FAKE_S3/" ;;
+"codepipeline stop-pipeline-execution")
+  if [ "$FAKE_STOP" = fail ]; then echo "An error occurred (PipelineExecutionNotStoppableException): the execution is not in progress" >&2; exit 254; fi ;;
+"cloudformation delete-stack" | "cloudformation wait") ;;
 "s3api head-bucket") exit 254 ;;
 "logs delete-log-group") echo "An error occurred (ResourceNotFoundException): The specified log group does not exist." >&2; exit 254 ;;
 *) echo "the rehearsal's aws does not answer: $*" >&2; exit 2 ;;
@@ -68,9 +73,14 @@ func (r *rehearsal) shims() ([]string, string, error) {
 		node = "node"
 	}
 	log := filepath.Join(r.dir, "aws-calls.log")
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
 	return []string{
 		"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"REHEARSAL_LOG=" + log,
+		"REHEARSAL_SELF=" + self,
 		"REHEARSAL_NODE=" + node,
 		"REHEARSAL_CLI=" + filepath.Join(r.work, "node_modules", "aws-cdk", "bin", "cdk"),
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -170,165 +180,260 @@ func readTemplate(path string) (map[string]any, error) {
 	return t, json.Unmarshal(data, &t)
 }
 
-// trustedBuildspecs runs Pipeline_Changes, UpdatePipeline and Check_Roles against deployed
-// stacks that differ from the synthesized ones in each way that matters, and checks what each
-// decides: nothing to do, go through, wait for a person, or stop with the fix.
+// trustedBuildspecs runs Pipeline_Changes, UpdatePipeline, Record_Digests, Verify_Artifacts and
+// Check_Roles against deployed stacks and artifacts that differ from the synthesized ones in
+// each way that matters, and checks what each decides: nothing to do, go through, wait for a
+// person, or stop with the fix.
 func (r *rehearsal) trustedBuildspecs() error {
+	t, err := r.newTrustedRun()
+	if err != nil {
+		return err
+	}
+	if err := t.reviews(); err != nil {
+		return err
+	}
+	if err := t.updates(); err != nil {
+		return err
+	}
+	if err := t.refusals(); err != nil {
+		return err
+	}
+	if err := r.artifactDigests(t.pipeline, t.assembly, t.shimEnv); err != nil {
+		return err
+	}
+	return r.rolesChecks(t.pipeline, t.assembly, t.shimEnv)
+}
+
+// trustedRun holds what the trusted buildspecs' runs share: the synthesized assembly, the
+// deployed pipeline stacks a push may meet, and the stand-ins for AWS.
+type trustedRun struct {
+	r        *rehearsal
+	shimEnv  []string
+	log      string
+	assembly string
+	pipeline map[string]any
+	deployed map[string]string // deployed pipeline template by variant name
+	digest   string            // what Pipeline_Changes recorded for the synthesized assembly
+}
+
+func (r *rehearsal) newTrustedRun() (*trustedRun, error) {
 	shimEnv, log, err := r.shims()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	assembly := filepath.Join(r.work, "cdk.out")
-	pipeline, err := readTemplate(filepath.Join(assembly, "CrossAccountPipelineStack.template.json"))
+	t := &trustedRun{r: r, shimEnv: shimEnv, log: log, assembly: filepath.Join(r.work, "cdk.out"), deployed: map[string]string{}}
+	if t.pipeline, err = readTemplate(filepath.Join(t.assembly, "CrossAccountPipelineStack.template.json")); err != nil {
+		return nil, err
+	}
+	for name, edit := range deployedPipelines {
+		if t.deployed[name], err = r.variant(name, t.pipeline, edit); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// deployedPipelines are the deployed pipeline stacks a push may meet, as edits of the one it
+// synthesizes.
+var deployedPipelines = map[string]func(map[string]any) error{
+	"unchanged": nil,
+	// The push changes the pipeline's own role: part of the gates, so a person, even when the
+	// deployed role had more.
+	"pipeline-role": func(t map[string]any) error {
+		for id, res := range t["Resources"].(map[string]any) {
+			if strings.HasPrefix(id, "PipelineRoleDefaultPolicy") {
+				doc := lookup(res, "Properties", "PolicyDocument").(map[string]any)
+				st := doc["Statement"].([]any)
+				doc["Statement"] = st[:len(st)-1]
+				return nil
+			}
+		}
+		return fmt.Errorf("no pipeline role policy to narrow")
+	},
+	// The push adds a gate: the deployed pipeline has no approval before prod.
+	"no-prod-approval": func(t map[string]any) error {
+		for _, res := range t["Resources"].(map[string]any) {
+			if lookup(res, "Type") == "AWS::CodePipeline::Pipeline" {
+				props := lookup(res, "Properties").(map[string]any)
+				props["Stages"] = slices.DeleteFunc(props["Stages"].([]any), func(s any) bool { return lookup(s, "Name") == "Approve_Prod" })
+			}
+		}
+		return nil
+	},
+	// An ordinary change: a build's timeout.
+	"other-timeout": func(t map[string]any) error {
+		for id, res := range t["Resources"].(map[string]any) {
+			if strings.HasPrefix(id, "CdkSynth") && lookup(res, "Type") == "AWS::CodeBuild::Project" {
+				lookup(res, "Properties").(map[string]any)["TimeoutInMinutes"] = 60
+				return nil
+			}
+		}
+		return fmt.Errorf("no CdkSynth project")
+	},
+}
+
+// codebuild is what a trusted build sees beyond its action's variables: CodeBuild's own, the
+// stand-ins, and a copy of the deployed template (a deploy replaces it).
+func (t *trustedRun) codebuild(deployed string, more ...string) ([]string, error) {
+	current := filepath.Join(t.r.dir, "current-"+deployed+".json")
+	data, err := os.ReadFile(t.deployed[deployed])
+	if err == nil {
+		err = os.WriteFile(current, data, 0o644)
+	}
+	env := append(append([]string{}, t.shimEnv...), "CODEBUILD_SRC_DIR="+t.assembly, "AWS_REGION=us-east-1", "FAKE_TEMPLATE="+current)
+	return append(env, more...), err
+}
+
+// review runs Pipeline_Changes against a deployed pipeline; restartedFor is the value of the
+// pipeline variable the restart sets.
+func (t *trustedRun) review(deployed, restartedFor string, more ...string) (map[string]string, string, error) {
+	env, err := actionEnv(t.pipeline, "Pipeline_Changes", map[string]string{"variables.RESTARTED_FOR": restartedFor,
+		"SourceVariables.CommitId": "rehearsal-commit"})
 	if err != nil {
-		return err
+		return nil, "", err
 	}
+	extra, err := t.codebuild(deployed, more...)
+	if err != nil {
+		return nil, "", err
+	}
+	var out bytes.Buffer
+	exports, err := t.r.runBuildspecIn(assets.PipelineChangesBuildspec, t.assembly, append(env, extra...), &out)
+	return exports, out.String(), err
+}
 
-	// The deployed pipeline stacks a push may meet.
-	deployed := map[string]func(map[string]any) error{
-		"unchanged": nil,
-		// The push adds a permission: the deployed pipeline role lacks its last statement.
-		"narrower-iam": func(t map[string]any) error {
-			for id, res := range t["Resources"].(map[string]any) {
-				if strings.HasPrefix(id, "PipelineRoleDefaultPolicy") {
-					doc := lookup(res, "Properties", "PolicyDocument").(map[string]any)
-					st := doc["Statement"].([]any)
-					doc["Statement"] = st[:len(st)-1]
-					return nil
-				}
-			}
-			return fmt.Errorf("no pipeline role policy to narrow")
-		},
-		// The push adds a gate: the deployed pipeline has no approval before prod.
-		"no-prod-approval": func(t map[string]any) error {
-			for _, res := range t["Resources"].(map[string]any) {
-				if lookup(res, "Type") == "AWS::CodePipeline::Pipeline" {
-					props := lookup(res, "Properties").(map[string]any)
-					props["Stages"] = slices.DeleteFunc(props["Stages"].([]any), func(s any) bool { return lookup(s, "Name") == "Approve_Prod" })
-				}
-			}
-			return nil
-		},
-		// An ordinary change: a build's timeout.
-		"other-timeout": func(t map[string]any) error {
-			for id, res := range t["Resources"].(map[string]any) {
-				if strings.HasPrefix(id, "CdkSynth") && lookup(res, "Type") == "AWS::CodeBuild::Project" {
-					lookup(res, "Properties").(map[string]any)["TimeoutInMinutes"] = 60
-					return nil
-				}
-			}
-			return fmt.Errorf("no CdkSynth project")
-		},
-	}
-	files := map[string]string{}
-	for name, edit := range deployed {
-		if files[name], err = r.variant(name, pipeline, edit); err != nil {
-			return err
-		}
-	}
-
-	// CodeBuild's own variables; the deployed template is copied, since a deploy replaces it.
-	codebuild := func(name string) ([]string, error) {
-		deployed := filepath.Join(r.dir, "current-"+name+".json")
-		data, err := os.ReadFile(files[name])
-		if err == nil {
-			err = os.WriteFile(deployed, data, 0o644)
-		}
-		return append(shimEnv, "CODEBUILD_SRC_DIR="+assembly, "AWS_REGION=us-east-1", "FAKE_TEMPLATE="+deployed), err
-	}
-	review := func(name string) (map[string]string, string, error) {
-		env, err := actionEnv(pipeline, "Pipeline_Changes", nil)
-		if err != nil {
-			return nil, "", err
-		}
-		extra, err := codebuild(name)
-		if err != nil {
-			return nil, "", err
-		}
-		var out bytes.Buffer
-		exports, err := r.runBuildspecIn(assets.PipelineChangesBuildspec, assembly, append(env, extra...), &out)
-		return exports, out.String(), err
-	}
+func (t *trustedRun) reviews() error {
 	for _, c := range []struct{ deployed, changed, widens, reason string }{
 		{"unchanged", "false", "false", "the pipeline stack is unchanged"},
-		{"narrower-iam", "true", "true", "IAM permissions or trust widen"},
+		{"pipeline-role", "true", "true", "part of the gates"},
 		{"no-prod-approval", "true", "true", "the push changes the stages"},
 		{"other-timeout", "true", "false", "an ordinary change"},
 	} {
-		exports, out, err := review(c.deployed)
+		exports, out, err := t.review(c.deployed, "none")
 		if err != nil {
 			return fmt.Errorf("Pipeline_Changes against the %s pipeline: %w\n%s", c.deployed, err, tail(out, 30))
 		}
-		if exports["CHANGED"] != c.changed || exports["WIDENS"] != c.widens || !strings.Contains(exports["REASON"], c.reason) {
-			return fmt.Errorf("Pipeline_Changes against the %s pipeline exported %v; want CHANGED=%s WIDENS=%s and a REASON with %q\n%s",
+		if exports["CHANGED"] != c.changed || exports["WIDENS"] != c.widens || !strings.Contains(exports["REASON"], c.reason) || len(exports["DIGEST"]) != 64 {
+			return fmt.Errorf("Pipeline_Changes against the %s pipeline exported %v; want CHANGED=%s WIDENS=%s, a REASON with %q and a DIGEST\n%s",
 				c.deployed, exports, c.changed, c.widens, c.reason, tail(out, 30))
 		}
-		fmt.Printf("    Pipeline_Changes, deployed %-16s CHANGED=%-5s WIDENS=%-5s %s\n", c.deployed+":", c.changed, c.widens, exports["REASON"])
+		t.digest = exports["DIGEST"]
+		fmt.Printf("    Pipeline_Changes, deployed %-17s CHANGED=%-5s WIDENS=%-5s %s\n", c.deployed+":", c.changed, c.widens, exports["REASON"])
 	}
+	return expectFailure("a second update for the same commit (a synth that differs every time)", "already updated the pipeline", func(w io.Writer) error {
+		_, out, err := t.review("other-timeout", "rehearsal-commit")
+		fmt.Fprint(w, out)
+		if err == nil || !strings.Contains(out, "TimeoutInMinutes") {
+			return fmt.Errorf("it did not name the property that keeps changing: %v", err)
+		}
+		return err
+	})
+}
 
-	update := func(name, reviewedWidens string, more ...string) (string, string, error) {
-		env, err := actionEnv(pipeline, "SelfMutate", map[string]string{"PipelineChanges.WIDENS": reviewedWidens,
-			"codepipeline.PipelineExecutionId": "rehearsal-execution", "SourceVariables.CommitId": "rehearsal-commit"})
-		if err != nil {
-			return "", "", err
-		}
-		extra, err := codebuild(name)
-		if err != nil {
-			return "", "", err
-		}
-		_ = os.Remove(log)
-		var out bytes.Buffer
-		_, err = r.runBuildspecIn(assets.UpdatePipelineBuildspec, assembly, append(append(env, extra...), more...), &out)
-		calls, _ := os.ReadFile(log)
-		return out.String(), string(calls), err
+// update runs UpdatePipeline against a deployed pipeline, as reviewed with reviewedWidens and
+// the review's digest; it returns the build's output and the AWS and CDK calls it made.
+func (t *trustedRun) update(deployed, reviewedWidens, digest string, more ...string) (string, string, error) {
+	env, err := actionEnv(t.pipeline, "SelfMutate", map[string]string{"PipelineChanges.WIDENS": reviewedWidens, "PipelineChanges.DIGEST": digest,
+		"variables.RESTARTED_FOR": "none", "codepipeline.PipelineExecutionId": "rehearsal-execution", "SourceVariables.CommitId": "rehearsal-commit"})
+	if err != nil {
+		return "", "", err
 	}
-	out, calls, err := update("other-timeout", "false")
+	extra, err := t.codebuild(deployed, more...)
+	if err != nil {
+		return "", "", err
+	}
+	_ = os.Remove(t.log)
+	var out bytes.Buffer
+	_, err = t.r.runBuildspecIn(assets.UpdatePipelineBuildspec, t.assembly, append(env, extra...), &out)
+	calls, _ := os.ReadFile(t.log)
+	return out.String(), string(calls), err
+}
+
+func (t *trustedRun) updates() error {
+	out, calls, err := t.update("other-timeout", "false", t.digest)
 	if err != nil {
 		return fmt.Errorf("UpdatePipeline for an ordinary change: %w\n%s", err, tail(out, 30))
 	}
-	for _, want := range []string{"cdk deploy", "--app " + assembly + " --exclusively", "CrossAccountPipelineStack",
-		"start-pipeline-execution --name CrossAccountPipeline --source-revisions actionName=CodeCommit_Source,revisionType=COMMIT_ID,revisionValue=rehearsal-commit",
+	for _, want := range []string{"cdk deploy", "--exclusively", "CrossAccountPipelineStack",
+		"start-pipeline-execution --name CrossAccountPipeline --variables name=RESTARTED_FOR,value=rehearsal-commit " +
+			"--source-revisions actionName=CodeCommit_Source,revisionType=COMMIT_ID,revisionValue=rehearsal-commit",
 		"stop-pipeline-execution --pipeline-name CrossAccountPipeline --pipeline-execution-id rehearsal-execution"} {
 		if !strings.Contains(calls, want) {
 			return fmt.Errorf("UpdatePipeline did not %q; its calls:\n%s", want, calls)
 		}
 	}
-	fmt.Println("    UpdatePipeline, ordinary change: cdk deploy --exclusively, a new execution of this commit started, this one stopped")
-	out, calls, err = update("other-timeout", "false", "FAKE_DEPLOY_APPLIES=false")
+	if strings.Contains(calls, "--app "+t.assembly+" ") {
+		return fmt.Errorf("UpdatePipeline deployed the artifact's folder, not the reviewed copy:\n%s", calls)
+	}
+	fmt.Println("    UpdatePipeline, ordinary change: cdk deploy --exclusively of the reviewed files, this commit restarted (RESTARTED_FOR), this run stopped")
+	out, calls, err = t.update("other-timeout", "false", t.digest, "FAKE_DEPLOY_APPLIES=false")
 	if err != nil || strings.Contains(calls, "start-pipeline-execution") || !strings.Contains(out, "not restarting") {
 		return fmt.Errorf("UpdatePipeline restarted although CloudFormation applied nothing (it would loop): %v\n%s\n%s", err, calls, tail(out, 20))
 	}
 	fmt.Println("    UpdatePipeline, CloudFormation applied nothing: no restart, so no loop")
-	err = expectFailure("Pipeline_Changes with a cdk.json in the assembly", "which the CLI would load", func(w io.Writer) error {
-		plugin := filepath.Join(assembly, "cdk.json")
-		if err := os.WriteFile(plugin, []byte(`{"plugin":["./not-reviewed"]}`), 0o644); err != nil {
-			return err
-		}
-		defer os.Remove(plugin)
-		_, out, err := review("other-timeout")
-		fmt.Fprint(w, out)
-		return err
-	})
-	if err != nil {
-		return err
+	out, calls, err = t.update("other-timeout", "false", t.digest, "FAKE_STOP=fail")
+	if err != nil || !strings.Contains(calls, "start-pipeline-execution") {
+		return fmt.Errorf("UpdatePipeline failed a healthy update because the old run could not be stopped: %v\n%s", err, tail(out, 20))
 	}
-	err = expectFailure("UpdatePipeline with a widening Pipeline_Changes did not see", "changed after Pipeline_Changes reviewed", func(w io.Writer) error {
-		out, calls, err := update("narrower-iam", "false")
+	fmt.Println("    UpdatePipeline, the old run already ended: the update and the restart stand")
+	out, calls, err = t.update("unchanged", "false", t.digest)
+	if err != nil || strings.Contains(calls, "cdk deploy") || strings.Contains(calls, "start-pipeline-execution") {
+		return fmt.Errorf("UpdatePipeline deployed or restarted with nothing to change: %v\n%s\n%s", err, calls, tail(out, 20))
+	}
+	fmt.Println("    UpdatePipeline, pipeline already current (another run updated it): no deploy, no restart")
+	if out, _, err := t.update("pipeline-role", "true", t.digest); err != nil {
+		return fmt.Errorf("UpdatePipeline after an approved change: %w\n%s", err, tail(out, 30))
+	}
+	fmt.Println("    UpdatePipeline, approved change to the gates: deployed")
+	return nil
+}
+
+// refusals are the ways past the review a push or a race could try; each must stop the build
+// before anything is deployed.
+func (t *trustedRun) refusals() error {
+	deployless := func(out, calls string, err error, w io.Writer) error {
 		fmt.Fprint(w, out)
 		if strings.Contains(calls, "cdk deploy") {
 			return fmt.Errorf("it deployed anyway")
 		}
 		return err
-	})
-	if err != nil {
+	}
+	if err := expectFailure("UpdatePipeline with a change Pipeline_Changes did not see", "changed after Pipeline_Changes reviewed", func(w io.Writer) error {
+		out, calls, err := t.update("pipeline-role", "false", t.digest)
+		return deployless(out, calls, err, w)
+	}); err != nil {
 		return err
 	}
-	if out, _, err := update("narrower-iam", "true"); err != nil {
-		return fmt.Errorf("UpdatePipeline after an approved widening: %w\n%s", err, tail(out, 30))
+	if err := expectFailure("UpdatePipeline with files other than the reviewed ones", "not the one Pipeline_Changes reviewed", func(w io.Writer) error {
+		out, calls, err := t.update("other-timeout", "false", strings.Repeat("0", 64))
+		return deployless(out, calls, err, w)
+	}); err != nil {
+		return err
 	}
-	fmt.Println("    UpdatePipeline, approved widening: deployed")
-
-	return r.rolesChecks(pipeline, assembly, shimEnv)
+	for _, c := range []struct{ what, file, want string }{
+		{"a cdk.json in the assembly", "cdk.json", "which the CLI would load"},
+		{"a symlink in the assembly", "notes.txt", "is a symlink"},
+	} {
+		err := expectFailure("Pipeline_Changes with "+c.what, c.want, func(w io.Writer) error {
+			path := filepath.Join(t.assembly, c.file)
+			var err error
+			if c.file == "cdk.json" {
+				err = os.WriteFile(path, []byte(`{"plugin":["./not-reviewed"]}`), 0o644)
+			} else {
+				err = os.Symlink("/etc/passwd", path)
+			}
+			if err != nil {
+				return err
+			}
+			defer os.Remove(path)
+			_, out, err := t.review("other-timeout", "none")
+			fmt.Fprint(w, out)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rolesChecks runs Check_Roles for each other account against a current roles stack, one that
