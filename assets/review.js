@@ -13,8 +13,11 @@
 //     DIGEST=, the digest of exactly those files
 //   node review.js digest <dir>
 //     prints the digest of every file under <dir>; exits 1 on a symlink or a special file
-//   node review.js application <deployed.json> <synthesized.json>
-//     summarizes for an approver what deploying the synthesized application template changes
+//   node review.js preview <deployed.json> <synthesized.json> <stack> <account> <region> <out dir>
+//     prints IAM= for an approver (what IAM resources deploying the template changes) and writes
+//     a minimal assembly of the template for `cdk diff`
+//   node review.js replacements <cdk diff output>
+//     prints REPLACED= and DELETED=: the resources the diff replaces or deletes
 //   node review.js roles <deployed.json> <synthesized.json> [<deployed parameters.json> <key ARN>]
 //     prints what differs and exits 1 when the deployed roles stack is not the synthesized one
 "use strict";
@@ -393,20 +396,36 @@ function assembly([dir, stack, account, region, out]) {
   return 0;
 }
 
-// application tells an approver, in a few words, what deploying the synthesized application
-// template over the deployed one changes: whether any IAM resource or policy changes (any
-// change counts: a person reads the diff in the log), and which resources are added or removed.
-// Replacements need CloudFormation's change set to be certain; the log's `cdk diff` shows them.
-function application([deployedFile, synthesizedFile]) {
+// preview tells an approver what deploying an application template over the deployed stack
+// changes in IAM: any IAM resource added, changed or removed counts (a person reads the diff in
+// the log). It also writes a minimal cloud assembly of that one template into the new <out dir>,
+// written here from data, for `cdk diff --template` to mark what CloudFormation would replace
+// (replacements reads that diff). A stack not deployed yet is the template {}.
+function preview([deployedFile, synthesizedFile, stack, account, region, out]) {
   const synthesized = read(synthesizedFile);
-  const deployed = fs.existsSync(deployedFile) && fs.statSync(deployedFile).size > 0 ? read(deployedFile) : { Resources: {} };
+  const deployed = read(deployedFile);
   const before = deployed.Resources || {}, after = synthesized.Resources || {};
   const iam = keysOf(before, after).filter((id) => /^AWS::IAM::/.test(((before[id] || after[id]) || {}).Type) && !same(before[id], after[id]));
-  const added = keysOf(after).filter((id) => !(id in before)), removed = keysOf(before).filter((id) => !(id in after));
   for (const line of templateChanges(deployed, synthesized)) console.error(line);
-  console.log("IAM=" + shellValue(iam.length ? "changes " + cap(iam, 150) : "unchanged"));
-  console.log("REMOVED=" + shellValue(removed.length ? cap(removed, 150) : "none"));
-  console.log("ADDED=" + shellValue(added.length ? cap(added, 150) : "none"));
+  fs.mkdirSync(out);
+  const template = stack + ".template.json";
+  fs.copyFileSync(synthesizedFile, path.join(out, template));
+  fs.writeFileSync(path.join(out, "manifest.json"), JSON.stringify({ version: "48.0.0", artifacts: { [stack]: {
+    type: "aws:cloudformation:stack", environment: "aws://" + account + "/" + region, properties: { templateFile: template, validateOnSynth: false } } } }));
+  console.log("IAM=" + shellValue(iam.length ? "changes " + cap(iam, 120) : "unchanged"));
+  return 0;
+}
+
+// replacements reads the output of `cdk diff` and lists the resources it replaces or deletes.
+function replacements([diffFile]) {
+  const replaced = [], deleted = [];
+  for (const line of fs.readFileSync(diffFile, "utf8").split("\n")) {
+    const m = /^\[([-~])\] AWS::\S+ (\S+) (replace|may be replaced|destroy)$/.exec(line.trim());
+    if (m && m[3] === "destroy") deleted.push(m[2]);
+    else if (m) replaced.push(m[2] + (m[3] === "replace" ? "" : " (maybe)"));
+  }
+  console.log("REPLACED=" + shellValue(replaced.length ? cap(replaced, 120) : "none"));
+  console.log("DELETED=" + shellValue(deleted.length ? cap(deleted, 120) : "none"));
   return 0;
 }
 
@@ -445,14 +464,15 @@ function roles(args) {
 
 function main(argv) {
   const [command, ...args] = argv;
-  const commands = { pipeline: [2], assembly: [5], digest: [1], application: [2], roles: [2, 4] };
+  const commands = { pipeline: [2], assembly: [5], digest: [1], preview: [6], replacements: [1], roles: [2, 4] };
   if (commands[command] && commands[command].includes(args.length)) {
-    return { pipeline, assembly, digest, application, roles }[command](args);
+    return { pipeline, assembly, digest, preview, replacements, roles }[command](args);
   }
   console.error("usage: review.js pipeline <deployed.json> <synthesized.json>\n" +
     "       review.js assembly <dir> <stack> <account> <region> <out dir>\n" +
     "       review.js digest <dir>\n" +
-    "       review.js application <deployed.json> <synthesized.json>\n" +
+    "       review.js preview <deployed.json> <synthesized.json> <stack> <account> <region> <out dir>\n" +
+    "       review.js replacements <cdk diff output>\n" +
     "       review.js roles <deployed.json> <synthesized.json> [<parameters.json> <key ARN>]");
   return 2;
 }

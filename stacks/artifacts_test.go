@@ -165,7 +165,7 @@ func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
 			assert.Equal(t, get(record, "InputArtifacts"), get(verify, "InputArtifacts"), "%s verifies the artifacts its deploy reads", name)
 		}
 		if strings.HasPrefix(name, "Approve_") && name != ApproveUpdateStage {
-			text := get(s, "Actions", 0, "Configuration", "CustomData").(string)
+			text := get(action(t, name, "Approve"), "Configuration", "CustomData").(string)
 			assert.Contains(t, text, digestVariable("TEMPLATES"), "%s names the templates it approves", name)
 			assert.Contains(t, text, digestVariable("CODE"), "%s names the code it approves", name)
 		}

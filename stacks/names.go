@@ -63,6 +63,8 @@ const (
 	RecordDigestsAction   = "Record_Digests"
 	VerifyArtifactsAction = "Verify_Artifacts"
 	DigestsNamespace      = "ArtifactDigests"
+	// PreviewAction, first in each approval stage, tells the approver what deploying changes.
+	PreviewAction = "Preview"
 	// RestartedForVariable is the pipeline-level variable UpdatePipeline sets on the run it
 	// starts (selfupdate.go).
 	RestartedForVariable = "RESTARTED_FOR"

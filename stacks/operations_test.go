@@ -152,7 +152,13 @@ func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
 		assert.Equal(t, map[string]any{"Ref": topicID}, get(rule, "Properties", "Targets", 0, "TargetAddress"))
 	}
 	for _, stage := range []string{"Approve_Prod", ApproveUpdateStage} {
-		assert.Equal(t, map[string]any{"Ref": topicID}, get(stageOf(t, tmpl, stage), "Actions", 0, "Configuration", "NotificationArn"),
+		var approve any
+		for _, a := range list(get(stageOf(t, tmpl, stage), "Actions")) {
+			if get(a, "Name") == "Approve" {
+				approve = a
+			}
+		}
+		assert.Equal(t, map[string]any{"Ref": topicID}, get(approve, "Configuration", "NotificationArn"),
 			"%s names the topic, so the approver is told", stage)
 	}
 

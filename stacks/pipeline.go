@@ -189,7 +189,8 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			// rollback re-runs every action of the stage, and a rollback must not wait for a person.
 			approve := &awscodepipelineactions.ManualApprovalActionProps{
 				ActionName:            jsii.String("Approve"),
-				AdditionalInformation: jsii.String(approvalText(props.Applications, i)),
+				RunOrder:              jsii.Number(2),
+				AdditionalInformation: jsii.String(approvalText(props.Applications, i) + previewText(env)),
 				NotificationTopic:     topic,
 			}
 			if i > 0 {
@@ -197,7 +198,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			}
 			stages = append(stages, &awscodepipeline.StageProps{
 				StageName: jsii.String(env.ApproveStage()),
-				Actions:   &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(approve)},
+				Actions:   &[]awscodepipeline.IAction{check.preview(env, cdkOut), awscodepipelineactions.NewManualApprovalAction(approve)},
 			})
 		}
 		d := deployStage{

@@ -122,7 +122,7 @@ func TestDeployStagesOrder(t *testing.T) {
 	stages := pipelineStages(t)
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Dev"),
 		"dev is smoke-tested after it is deployed and before prod is considered")
-	assert.Equal(t, []string{"1:Approve"}, actionOrder(stages, "Approve_Prod"),
+	assert.Equal(t, []string{"1:" + PreviewAction, "2:Approve"}, actionOrder(stages, "Approve_Prod"),
 		"a person approves before prod is deployed, in a stage of its own")
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Prod"),
 		"prod is smoke-tested after it is deployed, in the same stage, so a failed smoke test rolls the stage back")

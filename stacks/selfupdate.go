@@ -148,64 +148,6 @@ func skipUnless(rule, variable string) *awscodepipeline.Conditions {
 	}}}
 }
 
-// rolesCheck is the Check_Roles stage: before the first deploy into another account, one
-// action per other account compares its roles stack with the synthesized one, read-only.
-type rolesCheck struct {
-	cfg     Config
-	project awscodebuild.PipelineProject
-	keyArn  string
-	stack   awscdk.Stack
-	added   bool
-}
-
-func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn string) (*rolesCheck, error) {
-	c := &rolesCheck{cfg: cfg, keyArn: keyArn, stack: stack}
-	if len(RemoteAccounts(cfg)) == 0 {
-		return c, nil
-	}
-	// A fixed name, so the roles stacks can trust exactly this role (and only with the session
-	// name that their deny statement confines to reading).
-	role := awsiam.NewRole(stack, jsii.String("RolesCheckRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(RolesCheckRoleName),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
-		Description: jsii.String("Check_Roles of " + PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
-	})
-	var targets []string
-	for _, account := range RemoteAccounts(cfg) {
-		targets = append(targets, *roleArn(stack, account, CrossAccountRoleName))
-	}
-	project, err := buildProject(stack, "RolesCheck", assets.RolesCheckBuildspec, bucket, projectOptions{
-		Env: map[string]string{"SESSION_NAME": RolesCheckSession}, Role: role, Reads: []string{CdkArtifact},
-		Statements: []awsiam.PolicyStatement{statement("ReadRolesStacks", []string{"sts:AssumeRole"}, targets...)}})
-	if err != nil {
-		return nil, err
-	}
-	c.project = project
-	return c, nil
-}
-
-// stage is Check_Roles; it is added once, before the first environment of another account.
-func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
-	c.added = true
-	var actions []awscodepipeline.IAction
-	for _, account := range RemoteAccounts(c.cfg) {
-		id := RolesStackID(EnvironmentsIn(c.cfg, account))
-		actions = append(actions, awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-			ActionName: jsii.String(id),
-			Project:    c.project,
-			Input:      cdkOut,
-			EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-				"ROLE_ARN":    {Value: roleArn(c.stack, account, CrossAccountRoleName)},
-				"ROLES_STACK": {Value: jsii.String(id)},
-				"ACCOUNT":     {Value: jsii.String(account)},
-				"KEY_ARN":     {Value: jsii.String(c.keyArn)},
-				"FIX":         {Value: jsii.String(RolesUpdateCommand(c.cfg, account, c.keyArn))},
-			},
-		}))
-	}
-	return &awscodepipeline.StageProps{StageName: jsii.String(CheckRolesStage), Actions: &actions}
-}
-
 // RolesUpdateCommand is the make command that deploys the roles stack of account as this
 // config synthesizes it, with the pipeline's artifact key (when known): what an administrator
 // of that account runs when Check_Roles or the preflight finds the stack stale.

@@ -22,7 +22,8 @@ const fakeAWS = `#!/usr/bin/env bash
 echo "aws $*" >> "$REHEARSAL_LOG"
 while [ "${1#--}" != "$1" ]; do shift 2; done # --profile and --region come first from make
 case "$1 $2" in
-"cloudformation get-template") cat "$FAKE_TEMPLATE" ;;
+"cloudformation get-template")
+  if [ -n "$FAKE_TEMPLATE" ]; then cat "$FAKE_TEMPLATE"; else echo "An error occurred (ValidationError) when calling the GetTemplate operation: Stack with id $4 does not exist" >&2; exit 254; fi ;;
 "cloudformation describe-stacks")
   if [ -n "$FAKE_PARAMETERS" ]; then cat "$FAKE_PARAMETERS"; else echo "An error occurred (ValidationError): Stack with id $4 does not exist" >&2; exit 254; fi ;;
 "sts assume-role")
@@ -93,6 +94,11 @@ func (r *rehearsal) shims() ([]string, string, error) {
 // own, read from the synthesized pipeline template. Values CloudFormation would fill in (the
 // artifact key's ARN) get a placeholder; #{...} variables get vars' values.
 func actionEnv(template map[string]any, action string, vars map[string]string) ([]string, error) {
+	return actionEnvIn(template, "", action, vars)
+}
+
+// actionEnvIn is actionEnv for the action of that name in one stage ("" for any stage).
+func actionEnvIn(template map[string]any, stage, action string, vars map[string]string) ([]string, error) {
 	resources, _ := template["Resources"].(map[string]any)
 	for _, res := range resources {
 		if lookup(res, "Type") != "AWS::CodePipeline::Pipeline" {
@@ -100,6 +106,9 @@ func actionEnv(template map[string]any, action string, vars map[string]string) (
 		}
 		stages, _ := lookup(res, "Properties", "Stages").([]any)
 		for _, st := range stages {
+			if stage != "" && lookup(st, "Name") != stage {
+				continue
+			}
 			actions, _ := lookup(st, "Actions").([]any)
 			for _, a := range actions {
 				if lookup(a, "Name") != action {
@@ -199,6 +208,9 @@ func (r *rehearsal) trustedBuildspecs() error {
 		return err
 	}
 	if err := r.artifactDigests(t.pipeline, t.assembly, t.shimEnv); err != nil {
+		return err
+	}
+	if err := t.previews(); err != nil {
 		return err
 	}
 	return r.rolesChecks(t.pipeline, t.assembly, t.shimEnv)
@@ -637,5 +649,59 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, nil, &out); err != nil {
 		return fmt.Errorf("CDK_Synth again with the default cdk.json: %w\n%s", err, tail(out.String(), 40))
 	}
+	return nil
+}
+
+// previews runs the Preview action of the first approval stage against a deployed stack that
+// differs in what an approver must hear of (a role that will be replaced, a resource that will be
+// deleted) and against no stack at all.
+func (t *trustedRun) previews() error {
+	var env environment
+	for _, e := range t.r.envs {
+		if e.RolesStack != "-" {
+			env = e
+			break
+		}
+	}
+	env.Name = strings.TrimSuffix(env.StackID, "ApplicationStack")
+	synthesized, err := readTemplate(filepath.Join(t.assembly, env.StackID+".template.json"))
+	if err != nil {
+		return err
+	}
+	deployed, err := t.r.variant(env.StackID, synthesized, func(tmpl map[string]any) error {
+		resources := tmpl["Resources"].(map[string]any)
+		resources["LeftOver"] = map[string]any{"Type": "AWS::SNS::Topic", "Properties": map[string]any{}}
+		for id, res := range resources {
+			if strings.HasPrefix(id, "DeploymentGroupRole") {
+				lookup(res, "Properties").(map[string]any)["Path"] = "/elsewhere/"
+				return nil
+			}
+		}
+		return fmt.Errorf("no DeploymentGroupRole in %s", env.StackID)
+	})
+	if err != nil {
+		return err
+	}
+	action, err := actionEnvIn(t.pipeline, "Approve_"+env.Name, "Preview", nil)
+	if err != nil {
+		return err
+	}
+	run := func(template string) (map[string]string, string, error) {
+		var out bytes.Buffer
+		exports, err := t.r.runBuildspecIn(assets.RolesCheckBuildspec, t.assembly,
+			append(append(append([]string{}, action...), t.shimEnv...), "CODEBUILD_SRC_DIR="+t.assembly, "AWS_REGION=us-east-1", "FAKE_TEMPLATE="+template), &out)
+		return exports, out.String(), err
+	}
+	exports, out, err := run(deployed)
+	if err != nil || !strings.Contains(exports["IAM"], "changes DeploymentGroupRole") || !strings.Contains(exports["REPLACED"], "DeploymentGroupRole") ||
+		!strings.Contains(exports["DELETED"], "LeftOver") {
+		return fmt.Errorf("Preview of %s against a changed stack: %v, exported %v\n%s", env.StackID, err, exports, tail(out, 30))
+	}
+	fmt.Printf("    Preview_%s: IAM %s; replaced %s; deleted %s\n", env.Name, exports["IAM"], exports["REPLACED"], exports["DELETED"])
+	exports, out, err = run("")
+	if err != nil || !strings.HasPrefix(exports["IAM"], "changes") || exports["DELETED"] != "none" {
+		return fmt.Errorf("Preview of %s with no stack deployed yet: %v, exported %v\n%s", env.StackID, err, exports, tail(out, 30))
+	}
+	fmt.Printf("    Preview_%s, nothing deployed yet: IAM %s\n", env.Name, exports["IAM"])
 	return nil
 }
