@@ -420,9 +420,11 @@ function preview([deployedFile, synthesizedFile, stack, account, region, out]) {
 function replacements([diffFile]) {
   const replaced = [], deleted = [];
   for (const line of fs.readFileSync(diffFile, "utf8").split("\n")) {
-    const m = /^\[([-~])\] AWS::\S+ (\S+) (replace|may be replaced|destroy)$/.exec(line.trim());
-    if (m && m[3] === "destroy") deleted.push(m[2]);
-    else if (m) replaced.push(m[2] + (m[3] === "replace" ? "" : " (maybe)"));
+    // "[~] AWS::IAM::Role <construct path, when the template has it> <logical ID> replace"
+    const m = /^\[([-~])\] AWS::\S+ (.+) (replace|may be replaced|destroy)$/.exec(line.trim());
+    const id = m && m[2].split(" ").pop();
+    if (m && m[3] === "destroy") deleted.push(id);
+    else if (m) replaced.push(id + (m[3] === "replace" ? "" : " (maybe)"));
   }
   console.log("REPLACED=" + shellValue(replaced.length ? cap(replaced, 120) : "none"));
   console.log("DELETED=" + shellValue(deleted.length ? cap(deleted, 120) : "none"));

@@ -1,6 +1,10 @@
 package stacks
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -170,4 +174,55 @@ func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
 			assert.Contains(t, text, digestVariable("CODE"), "%s names the code it approves", name)
 		}
 	}
+}
+
+// The longest each variable an approval's text names can be once CodePipeline fills it in: the
+// digests are SHA-256 in hex, and review.js caps the rest (cap in assets/review.js).
+var longestVariable = map[string]int{"REASON": len("the push ") + 280, "IAM": len("changes ") + 120, "REPLACED": 120, "DELETED": 120,
+	"TEMPLATES": 64, "CODE": 64}
+
+// CodePipeline refuses an approval whose text is over 1,000 characters after its variables are
+// filled in, and it does so when the run reaches the approval: exactly when a person is needed.
+func TestApprovalTextsFitAfterSubstitution(t *testing.T) {
+	variable := regexp.MustCompile(`#\{[A-Za-z0-9_@-]+\.([A-Z_]+)\}`)
+	for _, s := range pipelineStages(t) {
+		for _, a := range list(get(s, "Actions")) {
+			text, ok := get(a, "Configuration", "CustomData").(string)
+			if !ok {
+				continue
+			}
+			filled := variable.ReplaceAllStringFunc(text, func(v string) string {
+				name := variable.FindStringSubmatch(v)[1]
+				n, known := longestVariable[name]
+				assert.True(t, known, "%s names %s, whose longest value this test does not know", get(s, "Name"), v)
+				return strings.Repeat("x", n)
+			})
+			assert.LessOrEqual(t, len(filled), 1000, "%s's approval text, with every variable at its longest: %s", get(s, "Name"), text)
+		}
+	}
+}
+
+// review.js keeps to those lengths whatever the templates hold.
+func TestReviewCapsWhatApprovalsQuote(t *testing.T) {
+	dir := t.TempDir()
+	var diff strings.Builder
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&diff, "[~] AWS::IAM::Role SomeRoleWithAVeryLongLogicalId%02dABCDEF replace\n[-] AWS::SNS::Topic Topic%02dWithALongName destroy\n", i, i)
+	}
+	path := filepath.Join(dir, "diff.txt")
+	require.NoError(t, os.WriteFile(path, []byte(diff.String()), 0o644))
+	out, err := reviewJS(t, nil, "replacements", path)
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, value, _ := strings.Cut(line, "=")
+		value = strings.Trim(value, "'")
+		assert.LessOrEqual(t, len(value), longestVariable[name], "%s", line)
+		assert.Contains(t, value, "more: see the log", "%s says the list goes on in the log", name)
+	}
+	v := reviewOf(t, func(t *testing.T, tmpl map[string]any) {
+		for i := 0; i < 40; i++ {
+			tmpl["Resources"].(map[string]any)[fmt.Sprintf("Added%02dResourceWithAVeryLongName", i)] = map[string]any{"Type": "AWS::SNS::Topic"}
+		}
+	}, false)
+	assert.LessOrEqual(t, len(v.Reason), longestVariable["REASON"], v.Reason)
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,4 +154,34 @@ func onlyResourceWithPrefixIn(t *testing.T, stackID, prefix, typ string) (string
 	}
 	t.Fatalf("%s has no %s %s*", stackID, typ, prefix)
 	return "", nil
+}
+
+// Whatever the application template grants its roles must lie inside the boundary, or it is
+// denied at run time with nothing in the deploy to say why. A grant added to the template
+// without its line in policies/application-boundary.json fails here, named.
+func TestBoundaryCoversWhatApplicationRolesAreGranted(t *testing.T) {
+	for _, c := range boundedCases(t) {
+		boundary := boundaryStatements(t, c.rolesStack, c.boundaryName)
+		for roleID := range resourcesOf(c.appStack, "AWS::IAM::Role") {
+			attached := 0
+			for _, p := range resourcesOf(c.appStack, "AWS::IAM::Policy") {
+				if slices.ContainsFunc(list(get(p, "Properties", "Roles")), func(r any) bool { return get(r, "Ref") == roleID }) {
+					attached++
+				}
+			}
+			if attached == 0 {
+				continue // only AWS managed policies, which CodeDeploy's own use keeps inside
+			}
+			for _, s := range resolvedStatements(t, c.appStack, roleID) {
+				for _, action := range list(s["Action"]) {
+					for _, resource := range list(s["Resource"]) {
+						r := policies.Request{Action: action.(string), Resource: resource.(string)}
+						d := decide(t, boundary, nil, r)
+						assert.True(t, d.Allowed, "%s/%s is granted %s on %s, which %s does not allow: add it to policies/application-boundary.json",
+							c.appStack, roleID, r.Action, r.Resource, c.boundaryName)
+					}
+				}
+			}
+		}
+	}
 }

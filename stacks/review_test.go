@@ -310,7 +310,7 @@ func TestReviewSendsEveryHostileEditToAPerson(t *testing.T) {
 			assert.True(t, v.Changed)
 			assert.True(t, v.Widens, "%s must wait for a person", c.name)
 			assert.Contains(t, v.Reason, c.want, "the approver is told what needs them")
-			assert.LessOrEqual(t, len(v.Reason), 320, "REASON fits in the approval's text")
+			assert.LessOrEqual(t, len(v.Reason), longestVariable["REASON"], "REASON fits in the approval's text")
 		})
 	}
 }
@@ -357,4 +357,22 @@ func TestReviewFailsClosedOnUnreadableInput(t *testing.T) {
 		_, err := reviewJS(t, nil, "pipeline", good, bad)
 		assert.Error(t, err, "a synthesized template that is %s fails the review", name)
 	}
+}
+
+// replacements reads what `cdk diff` prints, with and without construct paths (the CLI shows
+// them when the template carries CDK's metadata).
+func TestReplacementsReadTheDiff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "diff.txt")
+	require.NoError(t, os.WriteFile(path, []byte(`Stack ProdApplicationStack
+Resources
+[-] AWS::SNS::Topic LeftOver destroy
+[~] AWS::IAM::Role DeploymentGroupRole DeploymentGroupRole58AA9C50 replace
+ └─ [~] Path (requires replacement)
+[~] AWS::Lambda::Alias LiveAlias9B8FFEA9 may be replaced
+[~] AWS::Lambda::Function Function Function76856677
+[+] AWS::SNS::Topic New
+`), 0o644))
+	out, err := reviewJS(t, nil, "replacements", path)
+	require.NoError(t, err)
+	assert.Equal(t, "REPLACED='DeploymentGroupRole58AA9C50; LiveAlias9B8FFEA9 (maybe)'\nDELETED='LeftOver'\n", out)
 }
