@@ -287,3 +287,15 @@ func TestDeployStagesRollBackOnFailure(t *testing.T) {
 		}
 	}
 }
+
+// CodeBuild takes at most 25,600 characters of inline buildspec. The trusted buildspecs carry
+// review.js (gzipped and base64-encoded); a fifth of the limit stays free so that review.js
+// can grow without the pipeline stack failing to deploy.
+func TestInlineBuildspecsFitCodeBuild(t *testing.T) {
+	const limit, margin = 25600, 25600 / 5
+	for id, p := range resourcesOf(PipelineStackID, "AWS::CodeBuild::Project") {
+		spec, _ := get(p, "Properties", "Source", "BuildSpec").(string)
+		require.NotEmpty(t, spec, id)
+		assert.LessOrEqual(t, len(spec), limit-margin, "%s's buildspec is %d characters; CodeBuild's limit is %d", id, len(spec), limit)
+	}
+}

@@ -113,7 +113,8 @@ func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic,
 				ActionName: jsii.String("Approve"),
 				AdditionalInformation: jsii.String("This push changes the pipeline stack in a way that needs a person: #{" +
 					PipelineChangesNamespace + ".REASON}. The diff is in the log of the " + PipelineChangesAction +
-					" action. Approving deploys it; rejecting stops this run and leaves the pipeline as it is."),
+					" action. Approving deploys exactly the reviewed files (sha256 #{" + PipelineChangesNamespace + ".DIGEST}); rejecting stops " +
+					"this run and leaves the pipeline as it is."),
 				NotificationTopic: topic,
 			})},
 		},

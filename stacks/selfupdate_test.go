@@ -33,6 +33,7 @@ func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 	}
 	approval := action(t, ApproveUpdateStage, "Approve")
 	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+PipelineChangesNamespace+".REASON}", "the approver is told why")
+	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+PipelineChangesNamespace+".DIGEST}", "and what exactly they approve")
 
 	mutate := action(t, UpdatePipelineStage, "SelfMutate")
 	assert.Equal(t, "CdkBuildOutput", get(mutate, "InputArtifacts", 0, "Name"), "it deploys the assembly Pipeline_Changes reviewed")
