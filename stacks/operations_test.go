@@ -102,6 +102,7 @@ func TestOperationsConfig(t *testing.T) {
 func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
 	cfg := testConfig
 	cfg.Environments = shorthandEnvironments(devAccount, prodAccount, true)
+	cfg.Environments[0].Window = &DeploymentWindow{Cron: "* * 9-16 ? * MON-FRI"}
 	cfg.Environments[1].Window = &DeploymentWindow{Cron: "* * 9-16 ? * MON-FRI", TimeZone: "Europe/Berlin"}
 	cfg.Notifications = Notifications{Emails: []string{"ops@example.com", "lead@example.com"}}
 	cfg.ExecutionMode = ExecutionModeSuperseded
@@ -115,12 +116,22 @@ func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
 	assert.Equal(t, map[string]any{"Conditions": []any{map[string]any{
 		"Result": "FAIL",
 		"Rules": []any{map[string]any{
-			"Name":          "DeploymentWindow",
+			"Name":          "Deploy_Prod_Window",
 			"RuleTypeId":    map[string]any{"Category": "Rule", "Owner": "AWS", "Provider": "DeploymentWindow", "Version": "1"},
 			"Configuration": map[string]any{"Cron": "* * 9-16 ? * MON-FRI", "TimeZone": "Europe/Berlin"},
 		}},
 	}}}, stageOf(t, tmpl, "Deploy_Prod")["BeforeEntry"], "prod's deploy starts only inside its window")
-	assert.Nil(t, stageOf(t, tmpl, "Deploy_Dev")["BeforeEntry"], "dev has no window")
+	assert.Equal(t, "Deploy_Dev_Window", get(stageOf(t, tmpl, "Deploy_Dev"), "BeforeEntry", "Conditions", 0, "Rules", 0, "Name"))
+	seen := map[any]string{}
+	for _, s := range list(get(onlyIn(t, tmpl, "AWS::CodePipeline::Pipeline"), "Properties", "Stages")) {
+		for _, c := range list(get(s, "BeforeEntry", "Conditions")) {
+			for _, r := range list(get(c, "Rules")) {
+				name := get(r, "Name")
+				assert.Empty(t, seen[name], "rule %v of %v is also a rule of %s: CodePipeline wants rule names unique within the pipeline", name, get(s, "Name"), seen[name])
+				seen[name] = get(s, "Name").(string)
+			}
+		}
+	}
 
 	topics := resourcesIn(tmpl, "AWS::SNS::Topic")
 	require.Len(t, topics, 1)

@@ -314,7 +314,8 @@ func (d deployStage) props(verify awscodepipeline.IAction, smoke awscodebuild.IP
 		window = &awscodepipeline.Conditions{Conditions: &[]*awscodepipeline.Condition{{
 			Result: awscodepipeline.Result_FAIL,
 			Rules: &[]awscodepipeline.Rule{awscodepipeline.NewRule(&awscodepipeline.RuleProps{
-				Name:          jsii.String("DeploymentWindow"),
+				// Rule names must be unique within the pipeline: one per windowed stage.
+				Name:          jsii.String(d.Name + "_Window"),
 				Provider:      jsii.String("DeploymentWindow"),
 				Version:       jsii.String("1"),
 				Configuration: &config,
