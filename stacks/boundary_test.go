@@ -185,3 +185,20 @@ func TestBoundaryCoversWhatApplicationRolesAreGranted(t *testing.T) {
 		}
 	}
 }
+
+// The approvals' Preview reads the application stack through the same read-only session as
+// Check_Roles: it may read, and nothing else.
+func TestPreviewSessionReadsTheApplicationStackOnly(t *testing.T) {
+	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", CrossAccountRoleName)
+	role := resolvedStatements(t, ProdRolesStackID, roleID)
+	stack := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/0123abcd", testConfig.Region, prodAccount, ProdDeploymentStackName)
+	session := map[string]string{"aws:userid": "AROAEXAMPLE:" + RolesCheckSession}
+	for action, allowed := range map[string]bool{"cloudformation:GetTemplate": true, "cloudformation:DescribeStacks": true,
+		"cloudformation:UpdateStack": false, "cloudformation:CreateStack": false, "cloudformation:SetStackPolicy": false} {
+		d := decide(t, role, nil, policies.Request{Action: action, Resource: stack, Context: session})
+		assert.Equal(t, allowed, d.Allowed, "the %s session and %s: %s", RolesCheckSession, action, d.Why)
+	}
+	d := decide(t, role, nil, policies.Request{Action: "cloudformation:UpdateStack", Resource: stack,
+		Context: map[string]string{"aws:userid": "AROAEXAMPLE:pipeline-session"}})
+	assert.True(t, d.Allowed, "the pipeline's own session still deploys: %s", d.Why)
+}
