@@ -178,7 +178,7 @@ func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
 
 // The longest each variable an approval's text names can be once CodePipeline fills it in: the
 // digests are SHA-256 in hex, and review.js caps the rest (cap in assets/review.js).
-var longestVariable = map[string]int{"REASON": len("the push ") + 280, "IAM": len("changes ") + 120, "REPLACED": 120, "DELETED": 120,
+var longestVariable = map[string]int{"REASON": len("the push ") + 280 + len("; approving cancels the run waiting at ") + 60, "IAM": len("changes ") + 120, "REPLACED": 120, "DELETED": 120,
 	"TEMPLATES": 64, "CODE": 64, "DIGEST": 64}
 
 // CodePipeline refuses an approval whose text is over 1,000 characters after its variables are

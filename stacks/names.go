@@ -65,6 +65,9 @@ const (
 	DigestsNamespace      = "ArtifactDigests"
 	// PreviewAction, first in each approval stage, tells the approver what deploying changes.
 	PreviewAction = "Preview"
+	// UpdateWaitMinutes is how long UpdatePipeline waits for another run to leave its stage
+	// before it gives up rather than cancel that run mid-stage.
+	UpdateWaitMinutes = 20
 	// RestartedForVariable is the pipeline-level variable UpdatePipeline sets on the run it
 	// starts (selfupdate.go).
 	RestartedForVariable = "RESTARTED_FOR"

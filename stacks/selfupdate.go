@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -25,11 +26,16 @@ type selfUpdate struct {
 }
 
 func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (selfUpdate, error) {
-	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName, "PIPELINE_ACCOUNT": account}
+	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName, "PIPELINE_ACCOUNT": account,
+		"WAIT_MINUTES": strconv.Itoa(UpdateWaitMinutes)}
 	readDeployed := statement("ReadDeployedPipelineStack", []string{"cloudformation:GetTemplate"}, *stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("cloudformation"), Resource: jsii.String("stack"), ResourceName: jsii.String(PipelineStackID + "/*")}))
+	// The pipeline's ARN from its fixed name: a reference to the pipeline would make the
+	// projects depend on the pipeline that depends on them.
+	pipelineArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(PipelineName)})
 	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env,
-		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed}})
+		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed,
+			statement("ReadPipelineState", []string{"codepipeline:GetPipelineState"}, *pipelineArn)}})
 	if err != nil {
 		return selfUpdate{}, err
 	}
@@ -42,13 +48,10 @@ func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (sel
 	for _, kind := range []string{"deploy", "file-publishing"} {
 		bootstrapRoles = append(bootstrapRoles, *roleArn(stack, *stack.Account(), "cdk-"+qualifier+"-"+kind+"-role-"+*stack.Account()+"-"+*stack.Region()))
 	}
-	// The pipeline's ARN from its fixed name: a reference to the pipeline would make the
-	// project depend on the pipeline that depends on the project.
-	pipelineArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(PipelineName)})
 	update, err := buildProject(stack, "UpdatePipeline", assets.UpdatePipelineBuildspec, bucket, projectOptions{Env: env,
 		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed,
 			statement("DeployThroughBootstrapRoles", []string{"sts:AssumeRole"}, bootstrapRoles...),
-			statement("RestartPipeline", []string{"codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"}, *pipelineArn),
+			statement("RestartPipeline", []string{"codepipeline:GetPipelineState", "codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"}, *pipelineArn),
 		}})
 	if err != nil {
 		return selfUpdate{}, err

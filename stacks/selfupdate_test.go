@@ -115,10 +115,12 @@ func TestTrustedProjectsHoldOnlyWhatTheyUse(t *testing.T) {
 	// Beyond CDK's CodeBuild grants (logs, reports, artifacts), each project's role holds
 	// exactly these.
 	want := map[string][]string{
-		PipelineChangesAction: {"cloudformation:GetTemplate on " + pipelineStack},
+		PipelineChangesAction: {"cloudformation:GetTemplate on " + pipelineStack,
+			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName)},
 		"SelfMutate": {
 			"cloudformation:GetTemplate on " + pipelineStack,
 			"sts:AssumeRole on " + bootstrap("deploy"), "sts:AssumeRole on " + bootstrap("file-publishing"),
+			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
 			fmt.Sprintf("codepipeline:StartPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
 			fmt.Sprintf("codepipeline:StopPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
 		},

@@ -30,6 +30,7 @@ case "$1 $2" in
   if [ "$FAKE_ASSUME" = deny ]; then echo "An error occurred (AccessDenied): not authorized to perform: sts:AssumeRole" >&2; exit 254; fi
   printf 'ASIAREHEARSAL\tsecret\ttoken\n' ;;
 "codepipeline start-pipeline-execution") echo rehearsal-new-execution ;;
+"codepipeline get-pipeline-state") if [ -n "$FAKE_STATE" ]; then printf "$FAKE_STATE"; fi ;;
 "s3 cp")
   "$REHEARSAL_SELF" -authorize s3:PutObject "arn:aws:s3:::${4#s3://}" || exit 1
   mkdir -p "$FAKE_S3" && cp "$3" "$FAKE_S3/" ;;
@@ -396,7 +397,31 @@ func (t *trustedRun) updates() error {
 		return fmt.Errorf("UpdatePipeline after an approved change: %w\n%s", err, tail(out, 30))
 	}
 	fmt.Println("    UpdatePipeline, approved change to the gates: deployed")
-	return nil
+	return t.inFlight()
+}
+
+// inFlight runs the self-update while another run is in the pipeline: it must not cancel one
+// that is deploying, and must say which waiting approvals it cancels.
+func (t *trustedRun) inFlight() error {
+	waiting := "FAKE_STATE=Approve_Prod\\trun-waiting\\n"
+	out, calls, err := t.update("other-timeout", "false", t.digest, waiting)
+	if err != nil || !strings.Contains(calls, "cdk deploy") || !strings.Contains(out, "cancels the run(s) waiting at: Approve_Prod (run run-waiting)") {
+		return fmt.Errorf("UpdatePipeline with a run waiting at Approve_Prod: %v\n%s", err, tail(out, 20))
+	}
+	fmt.Println("    UpdatePipeline, another run waiting at Approve_Prod: updates, and names the approval it cancels")
+	exports, out, err := t.review("pipeline-role", "none", waiting)
+	if err != nil || !strings.Contains(exports["REASON"], "approving cancels the run waiting at Approve_Prod") {
+		return fmt.Errorf("Pipeline_Changes did not tell the approver which waiting approval the update cancels: %v %v\n%s", err, exports, tail(out, 20))
+	}
+	fmt.Println("    Pipeline_Changes, another run waiting at Approve_Prod: the approval text names it")
+	return expectFailure("UpdatePipeline while another run deploys prod", "still in: Deploy_Prod (run run-deploying)", func(w io.Writer) error {
+		out, calls, err := t.update("other-timeout", "false", t.digest, "FAKE_STATE=Deploy_Prod\\trun-deploying\\n", "WAIT_MINUTES=0")
+		fmt.Fprint(w, out)
+		if strings.Contains(calls, "cdk deploy") {
+			return fmt.Errorf("it deployed anyway")
+		}
+		return err
+	})
 }
 
 // refusals are the ways past the review a push or a race could try; each must stop the build
