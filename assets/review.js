@@ -18,6 +18,8 @@
 //     a minimal assembly of the template for `cdk diff`
 //   node review.js replacements <cdk diff output>
 //     prints REPLACED= and DELETED=: the resources the diff replaces or deletes
+//   node review.js trust <application template>...
+//     exits 1 when a role of a template may be assumed by more than the application's services
 //   node review.js roles <deployed.json> <synthesized.json> [<deployed parameters.json> <key ARN>]
 //     prints what differs and exits 1 when the deployed roles stack is not the synthesized one
 "use strict";
@@ -105,12 +107,14 @@ function onlyRemovesAllows(before, after) {
 // change what it builds with, not who it runs as; the pipeline may change its stages within the
 // rules of stageChanges. No key, bucket, bucket policy, managed policy, role attachment or
 // boundary is on this list.
-const ordinary = {
+const ordinary = Object.assign(Object.create(null), {
   "AWS::CodeBuild::Project": { Source: ["BuildSpec"], Environment: ["Image", "ComputeType", "Type", "EnvironmentVariables"], TimeoutInMinutes: true, QueuedTimeoutInMinutes: true, Description: true },
   "AWS::CodePipeline::Pipeline": { Stages: true },
   "AWS::IAM::Policy": { PolicyDocument: "policy" },
   "AWS::IAM::Role": { AssumeRolePolicyDocument: "policy", Description: true },
-};
+});
+// ruleFor looks a property up by its own name only: "constructor" or "toString" is no rule.
+const ruleFor = (type, p) => (Object.hasOwn(ordinary, type) && Object.hasOwn(ordinary[type], p) ? ordinary[type][p] : undefined);
 
 // Stages that keep the pipeline honest: the source (which repository and branch it trusts), the
 // approvals, the self-update and the roles check. Any change to them needs a person, or a push
@@ -120,10 +124,26 @@ const ordinary = {
 const guardedStage = (name) => name === "Source" || /^Approve_/.test(name) || name === "UpdatePipeline" || name === "Check_Roles";
 const trustedActions = ["Pipeline_Changes", "Record_Digests", "Verify_Artifacts", "Preview"];
 
+// actionShape is all of an action but the variables a CodeBuild action passes its build: what it
+// is, who it runs as, what it deploys with which parameters, in which order and region. Only
+// plain-text build variables (plainVariables) may change without a person.
 function actionShape(a) {
-  const c = a.Configuration || {};
-  return [a.Name, a.ActionTypeId, a.RoleArn, a.RunOrder, a.Namespace, a.InputArtifacts, a.OutputArtifacts,
-    c.ProjectName, c.PrimarySource, c.RoleArn, c.StackName, c.TemplatePath, c.ActionMode, c.Capabilities];
+  const c = isObject(a.Configuration) ? a.Configuration : {};
+  return { ...a, Configuration: { ...c, EnvironmentVariables: undefined } };
+}
+
+// plainVariables tells whether a CodeBuild action's variables are plain text given literally: a
+// variable of type PARAMETER_STORE or SECRETS_MANAGER makes CodeBuild read with the project's role.
+function plainVariables(a) {
+  const v = isObject(a.Configuration) ? a.Configuration.EnvironmentVariables : undefined;
+  if (v === undefined) return true;
+  if (typeof v !== "string") return false;
+  try {
+    const list = JSON.parse(v);
+    return Array.isArray(list) && list.every((e) => isObject(e) && (e.type === undefined || e.type === "PLAINTEXT") && typeof e.value === "string");
+  } catch (err) {
+    return false;
+  }
 }
 
 function stageChanges(before, after) {
@@ -141,8 +161,9 @@ function stageChanges(before, after) {
     }
     const actions = (s) => (Array.isArray(s.Actions) ? s.Actions : []);
     if (!same({ ...x, Actions: undefined }, { ...y, Actions: undefined }) || !same(actions(x).map(actionShape), actions(y).map(actionShape))) {
-      changes.push("changes the actions, roles or conditions of stage " + y.Name);
+      changes.push("changes the actions, roles, parameters or conditions of stage " + y.Name);
     }
+    if (!actions(y).every(plainVariables)) changes.push("gives an action of stage " + y.Name + " variables that are not plain text");
     actions(y).forEach((a, j) => {
       if (trustedActions.includes(a.Name) && !same(a, actions(x)[j])) changes.push("changes the trusted action " + y.Name + "." + a.Name);
     });
@@ -183,7 +204,7 @@ function plumbing(t) {
 
 // propertyChanges judges one changed property of a resource that is not plumbing.
 function propertyChanges(id, type, p, x, y) {
-  const rule = (ordinary[type] || {})[p];
+  const rule = ruleFor(type, p);
   const where = id + "." + p;
   if (!rule) return ["changes " + where];
   if (rule === "policy") return onlyRemovesAllows(x, y) ? [] : ["changes the policy " + where + " (more than removing literal Allow statements)"];
@@ -243,7 +264,10 @@ function pipelineChanges(deployed, synthesized) {
   // Fn::Transform (AWS::Include and macros) rewrites the template at deploy time, out of sight
   // of this review; this app writes none.
   if (JSON.stringify(synthesized).includes('"Fn::Transform"')) changes.push("uses Fn::Transform");
-  return [...new Set(changes)];
+  // What widens comes first, so that no list of harmless-looking changes (whose logical IDs a
+  // push chooses) can push it past what the approval's text shows.
+  const weight = (c) => (/policy|gates|dynamic reference|Transform|stages|stage |trusted/.test(c) ? 0 : 1);
+  return [...new Set(changes)].sort((a, b) => weight(a) - weight(b));
 }
 
 // changedPaths names what differs, to the property: the message that stops a restart loop.
@@ -396,6 +420,35 @@ function assembly([dir, stack, account, region, out]) {
   return 0;
 }
 
+// The services an application role may trust. The permissions boundary bounds what a role may
+// do; this bounds who may do it: a role that trusted another account would hand the boundary's
+// permissions (shifting the live alias, say) to whoever holds that account, outside the pipeline.
+const trustedServices = ["lambda.amazonaws.com", "codedeploy.amazonaws.com"];
+
+// trustOnlyServices refuses application templates with a role whose trust policy is anything but
+// literal Allow statements of sts:AssumeRole by those services.
+function trustOnlyServices(files) {
+  const problems = [];
+  for (const file of files) {
+    const t = read(file);
+    for (const [id, r] of Object.entries(t.Resources || {})) {
+      if (!isObject(r) || r.Type !== "AWS::IAM::Role") continue;
+      const doc = (r.Properties || {}).AssumeRolePolicyDocument;
+      const ok = isObject(doc) && !usesIntrinsic(doc) && Array.isArray(doc.Statement) && doc.Statement.length > 0 &&
+        doc.Statement.every((st) => isObject(st) && st.Effect === "Allow" && keysOf(st).every((k) => ["Sid", "Effect", "Action", "Principal"].includes(k)) &&
+          [].concat(st.Action).every((a) => a === "sts:AssumeRole") && isObject(st.Principal) && same(keysOf(st.Principal), ["Service"]) &&
+          [].concat(st.Principal.Service).every((p) => trustedServices.includes(p)));
+      if (!ok) problems.push(path.basename(file) + ": role " + id + " trusts more than " + trustedServices.join(" or ") + ": " + JSON.stringify(doc));
+    }
+  }
+  for (const p of problems) console.error("  " + p);
+  if (problems.length > 0) {
+    console.error("An application role may be assumed only by the services the application runs on; nothing was deployed.");
+    return 1;
+  }
+  return 0;
+}
+
 // preview tells an approver what deploying an application template over the deployed stack
 // changes in IAM: any IAM resource added, changed or removed counts (a person reads the diff in
 // the log). It also writes a minimal cloud assembly of that one template into the new <out dir>,
@@ -467,7 +520,8 @@ function roles(args) {
 function main(argv) {
   const [command, ...args] = argv;
   const commands = { pipeline: [2], assembly: [5], digest: [1], preview: [6], replacements: [1], roles: [2, 4] };
-  if (commands[command] && commands[command].includes(args.length)) {
+  if (command === "trust" && args.length > 0) return trustOnlyServices(args);
+  if (Object.hasOwn(commands, command) && commands[command].includes(args.length)) {
     return { pipeline, assembly, digest, preview, replacements, roles }[command](args);
   }
   console.error("usage: review.js pipeline <deployed.json> <synthesized.json>\n" +
@@ -475,6 +529,7 @@ function main(argv) {
     "       review.js digest <dir>\n" +
     "       review.js preview <deployed.json> <synthesized.json> <stack> <account> <region> <out dir>\n" +
     "       review.js replacements <cdk diff output>\n" +
+    "       review.js trust <application template>...\n" +
     "       review.js roles <deployed.json> <synthesized.json> [<parameters.json> <key ARN>]");
   return 2;
 }

@@ -1,7 +1,10 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -201,4 +204,62 @@ func TestPreviewSessionReadsTheApplicationStackOnly(t *testing.T) {
 	d := decide(t, role, nil, policies.Request{Action: "cloudformation:UpdateStack", Resource: stack,
 		Context: map[string]string{"aws:userid": "AROAEXAMPLE:pipeline-session"}})
 	assert.True(t, d.Allowed, "the pipeline's own session still deploys: %s", d.Why)
+}
+
+// The boundary bounds what an application role may do; Record_Digests and Verify_Artifacts
+// (review.js trust) bound who may assume one: only the services the application runs on. A
+// template whose function role trusted another account would hand that account the boundary's
+// permissions, shifting prod's live alias among them.
+func TestApplicationRolesTrustOnlyTheirServices(t *testing.T) {
+	var templates []string
+	for _, s := range pipelineStages(t) {
+		if d := deployActionIn(s); d != nil {
+			templates = append(templates, strings.TrimPrefix(get(d, "Configuration", "TemplatePath").(string), CdkArtifact+"::"))
+		}
+	}
+	project := projectOfAction(t, "Build", RecordDigestsAction)
+	var appTemplates string
+	for _, v := range list(get(project, "Properties", "Environment", "EnvironmentVariables")) {
+		if get(v, "Name") == "APP_TEMPLATES" {
+			appTemplates = get(v, "Value").(string)
+		}
+	}
+	assert.Equal(t, strings.Join(templates, " "), appTemplates, "the check covers every template a deploy stage deploys")
+
+	check := func(edit func(role map[string]any)) error {
+		var tmpl map[string]any
+		data, _ := json.Marshal(raw[ProdApplicationStackID])
+		require.NoError(t, json.Unmarshal(data, &tmpl))
+		if edit != nil {
+			id, _ := onlyResourceWithPrefixIn(t, ProdApplicationStackID, "FunctionRole", "AWS::IAM::Role")
+			edit(tmpl["Resources"].(map[string]any)[id].(map[string]any))
+		}
+		path := filepath.Join(t.TempDir(), "app.json")
+		out, _ := json.Marshal(tmpl)
+		require.NoError(t, os.WriteFile(path, out, 0o644))
+		_, err := reviewJS(t, nil, "trust", path)
+		return err
+	}
+	require.NoError(t, check(nil), "the synthesized application template passes")
+	trust := func(statement map[string]any) func(map[string]any) {
+		return func(role map[string]any) {
+			doc := get(role, "Properties", "AssumeRolePolicyDocument").(map[string]any)
+			doc["Statement"] = append(list(doc["Statement"]), statement)
+		}
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"another account": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"AWS": "arn:aws:iam::999999999999:root"}}),
+		"another service": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "ec2.amazonaws.com"}}),
+		"a principal built with Fn::Sub": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole",
+			"Principal": map[string]any{"Service": map[string]any{"Fn::Sub": "lambda.${AWS::URLSuffix}"}}}),
+		"web identities": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": map[string]any{"Federated": "cognito-identity.amazonaws.com"}}),
+		"NotPrincipal": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "NotPrincipal": map[string]any{"Service": "lambda.amazonaws.com"}}),
+		"a conditioned Deny that a push could drop later": trust(map[string]any{"Effect": "Deny", "Action": "sts:AssumeRole",
+			"Principal": map[string]any{"Service": "lambda.amazonaws.com"}}),
+		"a trust given as a string": func(role map[string]any) {
+			propsOf(role)["AssumeRolePolicyDocument"] = `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"*"}}]}`
+		},
+	} {
+		assert.Error(t, check(edit), "an application role that trusts %s is refused", name)
+	}
 }

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -20,8 +22,10 @@ type artifactDigests struct {
 	cdkOut, lambdaOut awscodepipeline.Artifact
 }
 
-func newArtifactDigests(stack awscdk.Stack, bucket awss3.Bucket, cdkOut, lambdaOut awscodepipeline.Artifact) (artifactDigests, error) {
-	project, err := buildProject(stack, "ArtifactDigests", assets.ArtifactDigestsBuildspec, bucket, projectOptions{Reads: []string{CdkArtifact, LambdaArtifact}})
+// templates are the application templates the deploy stages read, whose roles it checks.
+func newArtifactDigests(stack awscdk.Stack, bucket awss3.Bucket, cdkOut, lambdaOut awscodepipeline.Artifact, templates []string) (artifactDigests, error) {
+	project, err := buildProject(stack, "ArtifactDigests", assets.ArtifactDigestsBuildspec, bucket, projectOptions{
+		Env: map[string]string{"APP_TEMPLATES": strings.Join(templates, " ")}, Reads: []string{CdkArtifact, LambdaArtifact}})
 	return artifactDigests{project: project, cdkOut: cdkOut, lambdaOut: lambdaOut}, err
 }
 

@@ -145,7 +145,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	source := awscodepipeline.NewArtifact(jsii.String(SourceArtifact), nil)
 	lambdaOut := awscodepipeline.NewArtifact(jsii.String(LambdaArtifact), nil)
 	cdkOut := awscodepipeline.NewArtifact(jsii.String(CdkArtifact), nil)
-	digests, err := newArtifactDigests(stack, s.ArtifactBucket, cdkOut, lambdaOut)
+	var templates []string
+	for _, app := range props.Applications {
+		templates = append(templates, TemplateFile(*app.StackName()))
+	}
+	digests, err := newArtifactDigests(stack, s.ArtifactBucket, cdkOut, lambdaOut, templates)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,6 +198,29 @@ var hostileEdits = []struct {
 	{"a smoke test's variable built with Fn::Join", "at deploy time", func(t *testing.T, tmpl map[string]any) {
 		actionConfig(t, tmpl, "Deploy_Dev", "Smoke_Test")["EnvironmentVariables"] = map[string]any{"Fn::Join": []any{"", []any{"[]"}}}
 	}, false},
+	// A deploy action's parameters, template configuration or region: prod would run other code
+	// than dev tested, with honest digests on the approval.
+	{"a deploy action's parameters", "changes the actions, roles, parameters or conditions of stage Deploy_Prod", func(t *testing.T, tmpl map[string]any) {
+		actionConfig(t, tmpl, "Deploy_Prod", "Deploy")["ParameterOverrides"] = `{"LambdaCodeBucket":"x","LambdaCodeKey":"CrossAccountPipeline/CdkBuildOu/evil.zip"}`
+	}, false},
+	{"a deploy action's template configuration", "stage Deploy_Prod", func(t *testing.T, tmpl map[string]any) {
+		actionConfig(t, tmpl, "Deploy_Prod", "Deploy")["TemplateConfiguration"] = "CdkBuildOutput::config.json"
+	}, false},
+	{"a deploy action in another region", "stage Deploy_Dev", func(t *testing.T, tmpl map[string]any) {
+		actionNamed(t, tmpl, "Deploy_Dev", "Deploy")["Region"] = "us-west-2"
+	}, false},
+	{"a smoke test's variable read from Secrets Manager", "variables that are not plain text", func(t *testing.T, tmpl map[string]any) {
+		actionConfig(t, tmpl, "Deploy_Dev", "Smoke_Test")["EnvironmentVariables"] = `[{"name":"X","type":"SECRETS_MANAGER","value":"prod-db"}]`
+	}, false},
+	{"a property named like a JavaScript built-in", "changes ArtifactKey", func(t *testing.T, tmpl map[string]any) {
+		propsOf(inTemplate(t, tmpl, "ArtifactKey", "AWS::KMS::Key"))["constructor"] = "x"
+	}, false},
+	{"a widening behind many harmless changes", "the push changes the policy CdkSynthRoleDefaultPolicy", func(t *testing.T, tmpl map[string]any) {
+		for i := 0; i < 30; i++ {
+			tmpl["Resources"].(map[string]any)[fmt.Sprintf("AAAHarmless%02d", i)] = map[string]any{"Type": "AWS::SNS::Topic"}
+		}
+		addStatement("CdkSynthRoleDefaultPolicy", map[string]any{"Effect": "Allow", "NotAction": "s3:DeleteBucket", "Resource": "*"})(t, tmpl)
+	}, false},
 	{"Fn::Transform", "uses Fn::Transform", func(t *testing.T, tmpl map[string]any) {
 		propsOf(inTemplate(t, tmpl, "SmokeTestRoleDefaultPolicy", "AWS::IAM::Policy"))["PolicyDocument"] = map[string]any{
 			"Fn::Transform": map[string]any{"Name": "AWS::Include", "Parameters": map[string]any{"Location": "s3://elsewhere/policy.json"}}}
@@ -211,7 +235,7 @@ var hostileEdits = []struct {
 		i := slices.IndexFunc(stages, func(s any) bool { return get(s, "Name") == "Approve_Prod" })
 		stages[i], stages[i+1] = stages[i+1], stages[i]
 	}, false},
-	{"another role for a deploy action", "changes the actions, roles or conditions of stage Deploy_Dev", func(t *testing.T, tmpl map[string]any) {
+	{"another role for a deploy action", "changes the actions, roles, parameters or conditions of stage Deploy_Dev", func(t *testing.T, tmpl map[string]any) {
 		actionNamed(t, tmpl, "Deploy_Dev", "Deploy")["RoleArn"] = "arn:aws:iam::123456789012:role/Other"
 	}, false},
 	{"the approval's text", "changes stage Approve_Prod", func(t *testing.T, tmpl map[string]any) {
@@ -267,6 +291,10 @@ var ordinaryEdits = []struct {
 	}, false},
 	{"a build's image", func(t *testing.T, tmpl map[string]any) {
 		synthEnv(t, tmpl)["Image"] = "aws/codebuild/amazonlinux-aarch64-standard:4.0"
+	}, false},
+	{"a smoke test's plain variable", func(t *testing.T, tmpl map[string]any) {
+		config := actionConfig(t, tmpl, "Deploy_Dev", "Smoke_Test")
+		config["EnvironmentVariables"] = strings.Replace(config["EnvironmentVariables"].(string), `"name":"STAGE"`, `"name":"STAGE_NAME"`, 1)
 	}, false},
 	{"a literal build variable", func(t *testing.T, tmpl map[string]any) {
 		env := synthEnv(t, tmpl)
