@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codeconnections"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -214,6 +216,9 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 		keyArn, pipelineExists = checkPipeline(ctx, r, cfg, homeSession)
 		checkRepository(ctx, r, cfg, homeSession)
 		checkLeftovers(ctx, r, cfg, homeSession, pipelineExists, sessions)
+		if pipelineExists && keyArn != "" {
+			checkPrincipals(ctx, r, cfg, homeSession, keyArn)
+		}
 	}
 	for _, account := range stacks.RemoteAccounts(cfg) {
 		if s, ok := byAccount[account]; ok {
@@ -470,4 +475,65 @@ func shortError(err error) string {
 		msg = msg[:i]
 	}
 	return msg
+}
+
+// uniqueID matches what KMS and S3 show in a policy in place of a role (AROA...) or user
+// (AIDA...) that was deleted: they store a principal's unique ID, not its name.
+var uniqueID = regexp.MustCompile(`"(A(?:RO|ID)A[A-Z0-9]{12,})"`)
+
+// checkPrincipals finds key and bucket policy statements that name a principal by its unique
+// ID. When a role of another account is deleted and recreated under the same name, the
+// pipeline's key and bucket policies keep the old role's ID, which matches nothing: that
+// account can no longer read the artifacts, and redeploying an unchanged pipeline stack does not
+// rewrite the policies.
+func checkPrincipals(ctx context.Context, r *Report, cfg stacks.Config, home session, keyArn string) {
+	bucket := stacks.ArtifactBucketName(home.env.Account)
+	key, err := kms.NewFromConfig(home.cfg).GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyArn), PolicyName: aws.String("default")})
+	if err != nil {
+		r.fail("principals", home.env.Name, home.env.Account, "check the permissions of profile "+home.profile, "cannot read the key policy of %s: %v", keyArn, shortError(err))
+		return
+	}
+	policy, err := s3.NewFromConfig(home.cfg, func(o *s3.Options) { o.UsePathStyle = usesEmulator(home.cfg) }).
+		GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		r.fail("principals", home.env.Name, home.env.Account, "check the permissions of profile "+home.profile, "cannot read the policy of bucket %s: %v", bucket, shortError(err))
+		return
+	}
+	texts := map[string]string{"key policy": aws.ToString(key.Policy), "bucket policy": aws.ToString(policy.Policy)}
+	var stale []string
+	for _, where := range []string{"key policy", "bucket policy"} {
+		for _, m := range uniqueID.FindAllStringSubmatch(texts[where], -1) {
+			stale = append(stale, m[1]+" in the "+where)
+		}
+	}
+	if len(stale) == 0 {
+		r.pass("principals", home.env.Name, home.env.Account, "the key and bucket policies name every principal by ARN")
+		return
+	}
+	var missing []string
+	for _, arn := range expectedPrincipals(cfg, home.partition) {
+		if !strings.Contains(texts["key policy"], arn) || !strings.Contains(texts["bucket policy"], arn) {
+			missing = append(missing, arn)
+		}
+	}
+	fix := fmt.Sprintf("in each policy, replace the ID by the recreated role's ARN (%s) and put it back: "+
+		"aws kms get-key-policy --key-id %s --policy-name default --query Policy --output text > key.json, edit, "+
+		"aws kms put-key-policy --key-id %s --policy-name default --policy file://key.json; "+
+		"aws s3api get-bucket-policy --bucket %s --query Policy --output text > bucket.json, edit, "+
+		"aws s3api put-bucket-policy --bucket %s --policy file://bucket.json",
+		strings.Join(missing, " or "), keyArn, keyArn, bucket, bucket)
+	r.fail("principals", home.env.Name, home.env.Account, fix,
+		"%s: a role these policies name was deleted and recreated, so they hold its old ID, which matches nothing", strings.Join(stale, ", "))
+}
+
+// expectedPrincipals are the roles of other accounts that the key and bucket policies name.
+func expectedPrincipals(cfg stacks.Config, partition string) []string {
+	var arns []string
+	for _, account := range stacks.RemoteAccounts(cfg) {
+		arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, stacks.CrossAccountRoleName))
+		for _, e := range stacks.EnvironmentsIn(cfg, account) {
+			arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, stacks.DeploymentRoleNameFor(e)))
+		}
+	}
+	return arns
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/stretchr/testify/assert"
@@ -43,7 +44,9 @@ const (
 	devAccount  = "111111111111"
 	prodAccount = "222222222222"
 	region      = "us-east-1"
-	keyArn      = "arn:aws:kms:us-east-1:111111111111:key/0123abcd-0123-abcd-0123-0123456789ab"
+	// keyArn stands for the pipeline's artifact key in a setup; apply creates a real one in the
+	// emulator, whose ARN replaces it (the emulator chooses key IDs).
+	keyArn = "{key}"
 )
 
 // pairFlags give the command the two emulated accounts whatever cdk.json holds.
@@ -246,24 +249,32 @@ type setup struct {
 	deploymentRole   bool
 	leftoverBucket   bool
 	leftoverLogGroup bool
+	// recreatedRole puts an ID where the key and bucket policies name the prod deployment role,
+	// as KMS and S3 show a role that was deleted and recreated.
+	recreatedRole bool
 }
 
 func readySetup() setup {
 	return setup{bootstrapVersion: "21", pipeline: true, rolesStack: true, rolesKey: keyArn, trustedAccount: devAccount, checkTrusted: true, deploymentRole: true}
 }
 
-func (s setup) apply(t *testing.T) {
+// apply creates the setup in the emulators and returns the artifact key's ARN ("" without a
+// pipeline).
+func (s setup) apply(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	dev, prod := clientCfg(t, "dev"), clientCfg(t, "prod")
+	key := ""
 	if s.bootstrapVersion != "" {
 		_, err := ssm.NewFromConfig(dev).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(bootstrapVersionParameter),
 			Value: aws.String(s.bootstrapVersion), Type: "String", Overwrite: aws.Bool(true)})
 		require.NoError(t, err)
 	}
 	if s.pipeline {
-		createStack(t, dev, stacks.PipelineStackID, map[string]any{
-			"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": keyArn}}}, nil)
+		key = s.createPipeline(t, dev)
+	}
+	if s.rolesKey == keyArn {
+		s.rolesKey = key
 	}
 	_, err := codecommit.NewFromConfig(dev).CreateRepository(ctx, &codecommit.CreateRepositoryInput{RepositoryName: aws.String("repo-" + devAccount)})
 	if err != nil && strings.Contains(err.Error(), "deserialization failed") {
@@ -298,6 +309,34 @@ func (s setup) apply(t *testing.T) {
 		_, err := cloudwatchlogs.NewFromConfig(prod).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/lambda/HelloLambda-prod")})
 		created(t, err)
 	}
+	return key
+}
+
+// createPipeline creates the pipeline stack, the artifact key and bucket, with policies that name
+// the prod roles the way the pipeline stack's do, and returns the key's ARN.
+func (s setup) createPipeline(t *testing.T, dev aws.Config) string {
+	t.Helper()
+	deployment := "arn:aws:iam::" + prodAccount + ":role/" + stacks.DeploymentRoleName
+	if s.recreatedRole {
+		deployment = "AROAEXAMPLEOLDROLEID1"
+	}
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"kms:*","Resource":"*"},`+
+		`{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:role/%s","%s"]},"Action":"kms:Decrypt","Resource":"*"}]}`,
+		devAccount, prodAccount, stacks.CrossAccountRoleName, deployment)
+	key, err := kms.NewFromConfig(dev).CreateKey(context.Background(), &kms.CreateKeyInput{Policy: aws.String(policy)})
+	require.NoError(t, err)
+	arn := aws.ToString(key.KeyMetadata.Arn)
+	createStack(t, dev, stacks.PipelineStackID, map[string]any{
+		"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": arn}}}, nil)
+	bucket := stacks.ArtifactBucketName(devAccount)
+	client := s3.NewFromConfig(dev, func(o *s3.Options) { o.UsePathStyle = true })
+	_, err = client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	created(t, err)
+	_, err = client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(fmt.Sprintf(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:role/%s","%s"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`,
+		prodAccount, stacks.CrossAccountRoleName, deployment, bucket))})
+	require.NoError(t, err)
+	return arn
 }
 
 func createStack(t *testing.T, c aws.Config, name string, extra map[string]any, params []cfntypes.Parameter) {
@@ -420,6 +459,13 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 			want:     []string{"roles: ProdAccountRolesStack has no role CloudFormationDeploymentRole for prod"},
 		},
 		{
+			name:     "a prod role deleted and recreated",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			setup:    func(s *setup) { s.recreatedRole = true },
+			want: []string{"principals: AROAEXAMPLEOLDROLEID1 in the key policy, AROAEXAMPLEOLDROLEID1 in the bucket policy: a role these policies name was deleted and recreated",
+				"replace the ID by the recreated role's ARN (arn:aws:iam::222222222222:role/CloudFormationDeploymentRole)", "aws kms put-key-policy --key-id " + keyArn},
+		},
+		{
 			name:     "leftovers of an earlier install",
 			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
 			setup: func(s *setup) {
@@ -437,8 +483,9 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 			if c.setup != nil {
 				c.setup(&s)
 			}
+			key := ""
 			if _, ok := c.profiles["prod"]; ok && c.profiles["prod"] == prodAccount {
-				s.apply(t)
+				key = s.apply(t)
 			} else {
 				prodless := s
 				prodless.rolesStack, prodless.leftoverLogGroup = false, false
@@ -449,7 +496,7 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 			assert.False(t, r.Ready)
 			problems := strings.Join(failing(r), "\n")
 			for _, want := range c.want {
-				assert.Contains(t, problems, want)
+				assert.Contains(t, problems, strings.ReplaceAll(want, keyArn, key))
 			}
 		})
 	}
@@ -462,7 +509,7 @@ func (s setup) applyDevOnly(t *testing.T) {
 	dev := clientCfg(t, "dev")
 	_, err := ssm.NewFromConfig(dev).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(bootstrapVersionParameter), Value: aws.String("21"), Type: "String", Overwrite: aws.Bool(true)})
 	require.NoError(t, err)
-	createStack(t, dev, stacks.PipelineStackID, map[string]any{"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": keyArn}}}, nil)
+	s.createPipeline(t, dev)
 }
 
 func TestPreflightExitCodeAndText(t *testing.T) {
