@@ -89,8 +89,51 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		}
 		s.Roles = append(s.Roles, roles)
 	}
+	for _, a := range s.Applications {
+		keepInlineTemplatesSmall(a.Stack)
+	}
+	for _, r := range s.Roles {
+		keepInlineTemplatesSmall(r.Stack)
+	}
 	return s, nil
 }
+
+// keepInlineTemplatesSmall drops cdk-nag's suppression metadata from a stack's template once the
+// checks have read it. A roles stack is deployed inline (no bootstrap in that account), where
+// CloudFormation takes at most 51,200 bytes, and the suppressions, repeated on every role and
+// policy, were more than half of it: three environments in one account did not fit. The reasons
+// stay next to the resources in stacks/, and in the pipeline stack's template.
+func keepInlineTemplatesSmall(stack awscdk.Stack) {
+	awscdk.Aspects_Of(stack).Add(&dropNagMetadata{}, nil)
+}
+
+// dropNagMetadata runs after the AWS Solutions checks (an aspect of the app, so earlier on each
+// construct than one of the stack).
+type dropNagMetadata struct{}
+
+func (*dropNagMetadata) Visit(node constructs.IConstruct) {
+	res, ok := node.(awscdk.CfnResource)
+	if !ok {
+		return
+	}
+	meta := res.CfnOptions().Metadata()
+	if meta == nil {
+		return
+	}
+	if _, ok := (*meta)[nagMetadataKey]; !ok {
+		return
+	}
+	kept := map[string]any{}
+	for k, v := range *meta {
+		if k != nagMetadataKey {
+			kept[k] = v
+		}
+	}
+	res.CfnOptions().SetMetadata(&kept)
+}
+
+// nagMetadataKey is where cdk-nag keeps a resource's suppressions.
+const nagMetadataKey = "cdk_nag"
 
 // RemoteAccounts lists the accounts other than the pipeline's, in the order their first
 // environment deploys.

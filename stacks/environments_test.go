@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -175,13 +176,16 @@ func TestThreeEnvironments(t *testing.T) {
 		if get(st, "Name") != CheckRolesStage {
 			continue
 		}
-		fixes := map[string]string{}
-		for _, a := range list(get(st, "Actions")) {
-			fixes[get(a, "Name").(string)] = fmt.Sprint(get(a, "Configuration", "EnvironmentVariables"))
+		require.Len(t, list(get(st, "Actions")), 2, "one check per other account")
+		ref := get(st, "Actions", 0, "Configuration", "ProjectName", "Ref").(string)
+		var fixes map[string]string
+		for _, v := range list(get(tmpls[PipelineStackID]["Resources"].(map[string]any)[ref], "Properties", "Environment", "EnvironmentVariables")) {
+			if get(v, "Name") == "FIXES" {
+				require.NoError(t, json.Unmarshal([]byte(get(v, "Value").(string)), &fixes))
+			}
 		}
-		require.Len(t, fixes, 2, "one check per other account")
-		assert.Contains(t, fixes["StagingAccountRolesStack"], "make deploy-roles ENV=staging ENVIRONMENTS=")
-		assert.Contains(t, fixes["ProdAccountRolesStack"], "make deploy-roles ENV=prod ENVIRONMENTS=")
+		assert.Contains(t, fixes[stagingAccount], "make deploy-roles ENV=staging ENVIRONMENTS=", "the fix for each account, in the project's environment")
+		assert.Contains(t, fixes[prodAccount], "make deploy-roles ENV=prod ENVIRONMENTS=")
 	}
 	for _, st := range stages {
 		name := get(st, "Name").(string)

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"encoding/json"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -18,13 +20,11 @@ import (
 type rolesCheck struct {
 	cfg     Config
 	project awscodebuild.PipelineProject
-	keyArn  string
-	stack   awscdk.Stack
 	added   bool
 }
 
 func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn string) (*rolesCheck, error) {
-	c := &rolesCheck{cfg: cfg, keyArn: keyArn, stack: stack}
+	c := &rolesCheck{cfg: cfg}
 	var statements []awsiam.PolicyStatement
 	var targets, local []string
 	for _, account := range RemoteAccounts(cfg) {
@@ -52,8 +52,17 @@ func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn s
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
 		Description: jsii.String("Check_Roles of " + PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
 	})
+	// What the actions share lives in the project's environment, not in each action's
+	// configuration, whose values CodePipeline limits to 1,000 characters.
+	fixes := map[string]string{}
+	for _, account := range RemoteAccounts(cfg) {
+		fixes[account] = RolesUpdateCommand(cfg, account, "")
+	}
+	fixesJSON, _ := json.Marshal(fixes)
 	project, err := buildProject(stack, "RolesCheck", assets.RolesCheckBuildspec, bucket, projectOptions{
-		Env: map[string]string{"SESSION_NAME": RolesCheckSession}, Role: role, Reads: []string{CdkArtifact}, Statements: statements})
+		Env: map[string]string{"SESSION_NAME": RolesCheckSession, "CROSS_ACCOUNT_ROLE": CrossAccountRoleName,
+			"PIPELINE_ACCOUNT": cfg.PipelineAccount(), "KEY_ARN": keyArn, "FIXES": string(fixesJSON)},
+		Role: role, Reads: []string{CdkArtifact}, Statements: statements})
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +84,8 @@ func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.Sta
 			Input:      cdkOut,
 			EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
 				"CHECK":       {Value: jsii.String("roles")},
-				"ROLE_ARN":    {Value: roleArn(c.stack, account, CrossAccountRoleName)},
 				"ROLES_STACK": {Value: jsii.String(id)},
 				"ACCOUNT":     {Value: jsii.String(account)},
-				"KEY_ARN":     {Value: jsii.String(c.keyArn)},
-				"FIX":         {Value: jsii.String(RolesUpdateCommand(c.cfg, account, c.keyArn))},
 			},
 		}))
 	}
@@ -95,9 +101,6 @@ func (c *rolesCheck) preview(env Environment, cdkOut awscodepipeline.Artifact) a
 		"ACCOUNT":        {Value: jsii.String(env.Account)},
 		"APP_STACK":      {Value: jsii.String(env.StackID())},
 		"DEPLOYED_STACK": {Value: jsii.String(env.DeploymentStackName())},
-	}
-	if env.Account != c.cfg.PipelineAccount() {
-		vars["ROLE_ARN"] = &awscodebuild.BuildEnvironmentVariable{Value: roleArn(c.stack, env.Account, CrossAccountRoleName)}
 	}
 	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
 		ActionName:           jsii.String(PreviewAction),
