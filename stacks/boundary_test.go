@@ -253,7 +253,7 @@ func TestApplicationRolesTrustOnlyTheirServices(t *testing.T) {
 		"a principal built with Fn::Sub": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole",
 			"Principal": map[string]any{"Service": map[string]any{"Fn::Sub": "lambda.${AWS::URLSuffix}"}}}),
 		"web identities": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": map[string]any{"Federated": "cognito-identity.amazonaws.com"}}),
-		"NotPrincipal": trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "NotPrincipal": map[string]any{"Service": "lambda.amazonaws.com"}}),
+		"NotPrincipal":   trust(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "NotPrincipal": map[string]any{"Service": "lambda.amazonaws.com"}}),
 		"a conditioned Deny that a push could drop later": trust(map[string]any{"Effect": "Deny", "Action": "sts:AssumeRole",
 			"Principal": map[string]any{"Service": "lambda.amazonaws.com"}}),
 		"a trust given as a string": func(role map[string]any) {

@@ -121,13 +121,22 @@ type environmentsResult struct {
 // environmentsApp synthesizes the app for an environments list in its own App and returns its
 // templates by stack ID, each free of cdk-nag findings.
 func environmentsApp(t *testing.T, list string) (*Stacks, map[string]map[string]any) {
+	return configuredApp(t, list, nil)
+}
+
+// configuredApp is environmentsApp with more configuration keys (notifications, say).
+func configuredApp(t *testing.T, list string, more map[string]any) (*Stacks, map[string]map[string]any) {
 	t.Helper()
-	r, ok := environmentsApps[list]
+	key := list + fmt.Sprint(more)
+	r, ok := environmentsApps[key]
 	if !ok {
 		v := validValues()
 		delete(v, DevAccountKey)
 		delete(v, ProdAccountKey)
 		v[EnvironmentsKey] = list
+		for k, x := range more {
+			v[k] = x
+		}
 		cfg, err := NewConfig(v)
 		require.NoError(t, err)
 		ctx, err := CDKJSONContext("../cdk.json")
@@ -142,7 +151,7 @@ func environmentsApp(t *testing.T, list string) (*Stacks, map[string]map[string]
 			r.tmpls[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
 			r.nag[*st.StackName()] = nagFindingsIn(asm, *st.StackName())
 		}
-		environmentsApps[list] = r
+		environmentsApps[key] = r
 	}
 	for id, findings := range r.nag {
 		assert.Empty(t, findings, "%s has cdk-nag findings", id)

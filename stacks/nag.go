@@ -7,7 +7,8 @@ import (
 )
 
 // nagException records why a cdk-nag rule does not fit a construct (and its children), so the
-// reason sits in the code next to the resource and in the synthesized metadata for reviewers.
+// reason sits in the code next to the resource and, in the pipeline stack, in the synthesized
+// metadata for reviewers (the inline templates drop it: keepInlineTemplatesSmall).
 type nagException struct {
 	Rule   string
 	Reason string

@@ -23,7 +23,7 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "runs per measurement")
 	coldRuns := flag.Int("cold-runs", 3, "runs of the cold-cache synth (each fills a new jsii package cache)")
-	stages := flag.String("environments", "2,3,5,8", "environment counts for the scaling measurement")
+	stages := flag.String("environments", "2,3,5,8,10", "environment counts for the scaling measurement")
 	baseline := flag.Bool("baseline", true, "also time the JavaScript baseline (assets/bench/baseline) with the same CLI")
 	child := flag.Int("synth-environments", -1, "internal: synthesize the app with this many environments and exit")
 	flag.Parse()
