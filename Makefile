@@ -103,6 +103,8 @@ moto:
 
 .PHONY: test-go
 test-go: moto
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*' -not -path './build/*')); \
+		test -z "$$unformatted" || { echo "gofmt -l lists: $$unformatted (run gofmt -w on them)" >&2; exit 1; }
 	go vet ./...
 	go test $(GO_TEST_FLAGS) ./...
 
