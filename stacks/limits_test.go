@@ -62,7 +62,7 @@ func limitsEnvironments(n int) string {
 // (ten environments, three sharing an account, with deployment windows and notifications) and
 // smaller ones, and checks every limit above on every template.
 func TestLimitsHoldUpToTenEnvironments(t *testing.T) {
-	for _, n := range []int{1, 5, 10} {
+	for _, n := range []int{1, 5, 8, 10} {
 		t.Run(fmt.Sprintf("%d environments", n), func(t *testing.T) {
 			s, tmpls := configuredApp(t, limitsEnvironments(n), map[string]any{NotificationsKey: `["ops@example.com","lead@example.com"]`})
 			require.Len(t, s.Applications, n)
