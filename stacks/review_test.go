@@ -334,6 +334,7 @@ func reviewOf(t *testing.T, edit pipelineEdit, onDeployed bool) reviewVerdict {
 func TestReviewSendsEveryHostileEditToAPerson(t *testing.T) {
 	for _, c := range hostileEdits {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case is a node process: plain data, no jsii
 			v := reviewOf(t, c.edit, c.onDeployed)
 			assert.True(t, v.Changed)
 			assert.True(t, v.Widens, "%s must wait for a person", c.name)
@@ -346,6 +347,7 @@ func TestReviewSendsEveryHostileEditToAPerson(t *testing.T) {
 func TestReviewLetsOrdinaryChangesThrough(t *testing.T) {
 	for _, c := range ordinaryEdits {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			v := reviewOf(t, c.edit, c.onDeployed)
 			assert.True(t, v.Changed)
 			assert.False(t, v.Widens, "%s goes through without a person: %s", c.name, v.Reason)
