@@ -86,8 +86,9 @@ func serviceRoleOf(t *testing.T, stage, actionName string) string {
 
 // Every build reads its inputs and writes its own output artifact and nothing else in the bucket:
 // no other artifact, no list, no delete. A build that runs repository code (a smoke test after
-// dev's deploy, say) therefore cannot change what a later stage deploys, what Pipeline_Changes
-// reviewed or what a rollback re-fetches.
+// dev's deploy, say) therefore cannot write another artifact. Older objects under a build's own
+// prefix stay writable by that build; Verify_Artifacts catches such a rewrite before each deploy
+// (README, Security model: what stays open).
 func TestBuildsWriteOnlyTheirOwnOutput(t *testing.T) {
 	bucketID, _ := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
 	bucket := resolveArn(PipelineStackID, map[string]any{"Fn::GetAtt": []any{bucketID, "Arn"}})
