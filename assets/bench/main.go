@@ -58,87 +58,134 @@ func bench(runs, coldRuns int, stageList string, baseline bool) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
+	self, err := warmUp(scratch)
+	if err != nil {
+		return err
+	}
+	m := &measurements{scratch: scratch}
+	if err := m.synths(runs, coldRuns); err != nil {
+		return err
+	}
+	if baseline {
+		if err := m.baseline(runs); err != nil {
+			return err
+		}
+	}
+	if err := m.measure("make test", max(runs/2, 1), makeCmd("test")); err != nil {
+		return err
+	}
+	if err := m.scaling(self, runs, stageList); err != nil {
+		return err
+	}
+	printTable(m.results)
+	if baseline {
+		printRatios(m.results)
+	}
+	return nil
+}
+
+// warmUp builds the child that synthesizes in process and runs make synth once, which installs
+// the CLI and fills the Go build cache and the jsii cache, so the warm measurements measure
+// synthesis, not the first compile. It returns the child's path.
+func warmUp(scratch string) (string, error) {
 	self := filepath.Join(scratch, "bench")
 	if err := quiet(exec.Command("go", "build", "-o", self, "./assets/bench"), scratch); err != nil {
-		return err
+		return "", err
 	}
-	// Warm-up: installs the CLI, fills the Go build cache and the jsii cache, so the warm
-	// measurements measure synthesis, not the first compile.
 	fmt.Println("warming up (make synth once)...")
 	if err := quiet(exec.Command("make", "synth"), scratch); err != nil {
-		return err
+		return "", err
 	}
+	return self, nil
+}
 
-	var results []result
-	measure := func(name string, n int, mk func(i int) *exec.Cmd) error {
-		fmt.Printf("measuring %s (%d runs)...\n", name, n)
-		r := result{name: name}
-		for i := range n {
-			s, err := timed(mk(i), scratch)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			r.samples = append(r.samples, s)
+// measurements gathers results in the order the table shows them; printRatios finds the synths
+// and the baseline by that order.
+type measurements struct {
+	scratch string
+	results []result
+}
+
+// measure times n runs of the commands mk makes; a failed run fails the benchmark, since a
+// median of failures would measure nothing.
+func (m *measurements) measure(name string, n int, mk func(i int) *exec.Cmd) error {
+	fmt.Printf("measuring %s (%d runs)...\n", name, n)
+	r := result{name: name}
+	for i := range n {
+		s, err := timed(mk(i), m.scratch)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		results = append(results, r)
-		return nil
+		r.samples = append(r.samples, s)
 	}
-	makeCmd := func(args ...string) func(int) *exec.Cmd {
-		return func(int) *exec.Cmd { return exec.Command("make", args...) }
-	}
-	if err := measure("make synth, cold jsii cache", coldRuns, func(i int) *exec.Cmd {
+	m.results = append(m.results, r)
+	return nil
+}
+
+// makeCmd runs the same make target on every run of a measurement.
+func makeCmd(args ...string) func(int) *exec.Cmd {
+	return func(int) *exec.Cmd { return exec.Command("make", args...) }
+}
+
+// synths measures make synth as a user meets it: the first time on a machine (each cold run
+// gets a jsii package cache of its own), then warm with and without CDK's template validation.
+func (m *measurements) synths(runs, coldRuns int) error {
+	if err := m.measure("make synth, cold jsii cache", coldRuns, func(i int) *exec.Cmd {
 		c := exec.Command("make", "synth")
-		c.Env = append(os.Environ(), "JSII_RUNTIME_PACKAGE_CACHE_ROOT="+filepath.Join(scratch, "jsii-"+strconv.Itoa(i)))
+		c.Env = append(os.Environ(), "JSII_RUNTIME_PACKAGE_CACHE_ROOT="+filepath.Join(m.scratch, "jsii-"+strconv.Itoa(i)))
 		return c
 	}); err != nil {
 		return err
 	}
-	if err := measure("make synth, warm (validation in make test)", runs, makeCmd("synth")); err != nil {
+	if err := m.measure("make synth, warm (validation in make test)", runs, makeCmd("synth")); err != nil {
 		return err
 	}
-	if err := measure("make synth SYNTH_FLAGS=, validation on", runs, makeCmd("synth", "SYNTH_FLAGS=")); err != nil {
+	return m.measure("make synth SYNTH_FLAGS=, validation on", runs, makeCmd("synth", "SYNTH_FLAGS="))
+}
+
+// baseline measures the JavaScript app with the same CLI, with and without validation, so the
+// ratios compare like with like.
+func (m *measurements) baseline(runs int) error {
+	fmt.Println("installing the JavaScript baseline...")
+	cdk, err := setUpBaseline(m.scratch)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	if err := m.measure("JavaScript baseline (workshop's 4 stacks), cdk synth", runs, func(int) *exec.Cmd { return cdk() }); err != nil {
 		return err
 	}
-	if baseline {
-		fmt.Println("installing the JavaScript baseline...")
-		cdk, err := setUpBaseline(scratch)
-		if err != nil {
-			return fmt.Errorf("baseline: %w", err)
-		}
-		if err := measure("JavaScript baseline (workshop's 4 stacks), cdk synth", runs, func(int) *exec.Cmd { return cdk() }); err != nil {
-			return err
-		}
-		if err := measure("JavaScript baseline, cdk synth --no-validation", runs, func(int) *exec.Cmd {
-			c := cdk()
-			c.Args = append(c.Args, "--no-validation")
-			return c
-		}); err != nil {
-			return err
-		}
-	}
-	if err := measure("make test", max(runs/2, 1), makeCmd("test")); err != nil {
-		return err
-	}
+	return m.measure("JavaScript baseline, cdk synth --no-validation", runs, func(int) *exec.Cmd {
+		c := cdk()
+		c.Args = append(c.Args, "--no-validation")
+		return c
+	})
+}
+
+// scaling measures synthesis in process for each count of environments, to show how it grows
+// with the application stages a user adds.
+func (m *measurements) scaling(self string, runs int, stageList string) error {
 	for _, n := range strings.Split(stageList, ",") {
 		count, err := strconv.Atoi(strings.TrimSpace(n))
 		if err != nil || count < 1 {
 			return fmt.Errorf("-environments: %q is not a count of environments", n)
 		}
 		name := fmt.Sprintf("in-process synth, %d environments", count)
-		if err := measure(name, runs, func(int) *exec.Cmd {
+		if err := m.measure(name, runs, func(int) *exec.Cmd {
 			return exec.Command(self, "-synth-environments", strconv.Itoa(count))
 		}); err != nil {
 			return err
 		}
 	}
-	printTable(results)
-	if baseline {
-		ours, oursValidated := median(results[1].samples), median(results[2].samples)
-		js, jsUnvalidated := median(results[3].samples), median(results[4].samples)
-		fmt.Printf("\nmake synth / JavaScript baseline's cdk synth = %.2f\n", ours.Seconds()/js.Seconds())
-		fmt.Printf("same work: validation on both %.2f, off both %.2f\n", oursValidated.Seconds()/js.Seconds(), ours.Seconds()/jsUnvalidated.Seconds())
-	}
 	return nil
+}
+
+// printRatios compares our synth with the baseline's, by position in results: the warm synths
+// come second and third, the baseline's fourth and fifth.
+func printRatios(results []result) {
+	ours, oursValidated := median(results[1].samples), median(results[2].samples)
+	js, jsUnvalidated := median(results[3].samples), median(results[4].samples)
+	fmt.Printf("\nmake synth / JavaScript baseline's cdk synth = %.2f\n", ours.Seconds()/js.Seconds())
+	fmt.Printf("same work: validation on both %.2f, off both %.2f\n", oursValidated.Seconds()/js.Seconds(), ours.Seconds()/jsUnvalidated.Seconds())
 }
 
 func median(samples []sample) time.Duration {
