@@ -38,13 +38,19 @@ export CDK_DISABLE_VERSION_CHECK := 1
 ENVIRONMENTS  ?=
 PROD_APPROVAL ?=
 # NOTIFICATIONS is a JSON list of e-mail addresses or an SNS topic ARN; EXECUTION_MODE is
-# QUEUED (default) or SUPERSEDED (README, Configuration).
-NOTIFICATIONS  ?=
-EXECUTION_MODE ?=
+# QUEUED (default) or SUPERSEDED; APP_NAME names the application's resources; SMOKE_TEST_PATH,
+# SMOKE_TEST_STATUS and SMOKE_TEST_BODY are the smoke test's contract (README, Configuration).
+NOTIFICATIONS     ?=
+EXECUTION_MODE    ?=
+APP_NAME          ?=
+SMOKE_TEST_PATH   ?=
+SMOKE_TEST_STATUS ?=
+SMOKE_TEST_BODY   ?=
 context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_ACCOUNT) region=$(REGION) \
-	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH) prod-approval=$(PROD_APPROVAL),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))) \
+	repository-name=$(REPOSITORY_NAME) branch=$(BRANCH) prod-approval=$(PROD_APPROVAL) app-name=$(APP_NAME) \
+	smoke-test-path=$(SMOKE_TEST_PATH) smoke-test-status=$(SMOKE_TEST_STATUS),$(if $(word 2,$(subst =, ,$(kv))),-c $(kv))) \
 	$(if $(ENVIRONMENTS),-c environments='$(ENVIRONMENTS)') $(if $(NOTIFICATIONS),-c notifications='$(NOTIFICATIONS)') \
-	$(if $(EXECUTION_MODE),-c execution-mode=$(EXECUTION_MODE)))
+	$(if $(EXECUTION_MODE),-c execution-mode=$(EXECUTION_MODE)) $(if $(SMOKE_TEST_BODY),-c smoke-test-body='$(SMOKE_TEST_BODY)'))
 CDK_FLAGS = --no-notices $(context)
 
 GO_TEST_FLAGS ?= -count=1
@@ -140,9 +146,9 @@ lambda-build: ## Build the application handler for Lambda (linux/arm64) into bui
 		-o build/lambda/bootstrap ./lambda/api
 
 .PHONY: smoke-test
-smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE=dev
-	@test -n "$(API_URL)" -a -n "$(STAGE)" || { echo "Set API_URL (the stack output ApiEndpoint) and STAGE (dev or prod)" >&2; exit 2; }
-	go run ./lambda/api/smoketest -url "$(API_URL)" -stage "$(STAGE)"
+smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE=dev (the contract: smoke-test-* in cdk.json)
+	@test -n "$(API_URL)" -a -n "$(STAGE)" || { echo "Set API_URL (the stack output ApiEndpoint) and STAGE (the environment's name)" >&2; exit 2; }
+	go run ./lambda/api/smoketest -url "$(API_URL)" -stage "$(STAGE)" $(context)
 
 # ---- Deployment (needs AWS credentials; see README "Deploy to two accounts") ----
 
@@ -151,7 +157,7 @@ smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE
 # repository, and leftovers that would block a create. Every deploy target runs it first.
 .PHONY: preflight
 preflight: check-accounts ## Check every account is ready to deploy, and print the fix for each problem (-json: PREFLIGHT_FLAGS=-json)
-	go run ./assets/ops preflight $(PREFLIGHT_FLAGS) $(context)
+	@go run ./assets/ops preflight $(PREFLIGHT_FLAGS) $(context)
 
 # run_preflight checks, before a deploy target, the accounts it touches; it does not count what
 # the target itself fixes (make deploy bootstraps). make deploy checks once for its sub-targets.
@@ -160,13 +166,15 @@ run_preflight = $(if $(SKIP_PREFLIGHT),,go run ./assets/ops preflight -before $(
 
 .PHONY: status
 status: check-accounts ## Show what runs in each environment, waiting approvals, and the pipeline's last runs (STATUS_FLAGS=-json)
-	go run ./assets/ops status $(STATUS_FLAGS) $(context)
+	@go run ./assets/ops status $(STATUS_FLAGS) $(context)
 
 .PHONY: check-accounts
 check-accounts:
-	@test -n "$(REGION)" && { test -n "$(ENVIRONMENTS)" || test -n "$(DEV_ACCOUNT)" -a -n "$(PROD_ACCOUNT)" || \
-		$(NODE) -e 'process.exit(Number(!("environments" in require("./cdk.json").context)))'; } || { \
-		echo "Set REGION and the accounts, e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; \
+	@missing=; test -n "$(REGION)" || missing="REGION"; \
+	test -n "$(ENVIRONMENTS)" || grep -q '"environments"' cdk.json || { \
+		test -n "$(DEV_ACCOUNT)" || missing="$$missing DEV_ACCOUNT"; test -n "$(PROD_ACCOUNT)" || missing="$$missing PROD_ACCOUNT"; }; \
+	test -z "$$missing" || { echo "make $(MAKECMDGOALS) needs the real accounts and region, and these are not set: $$missing" >&2; \
+		echo "e.g. make $(MAKECMDGOALS) DEV_ACCOUNT=<12 digits> PROD_ACCOUNT=<12 digits> REGION=eu-west-1" >&2; \
 		echo "(or ENVIRONMENTS='[{\"name\":\"dev\",\"account\":\"...\"}, ...]', or an environments list in cdk.json, instead of the two accounts)" >&2; exit 2; }
 
 # The environments, one per line as stacks.Roster prints them: name, account, stack ID,
@@ -201,12 +209,13 @@ PROFILE ?=
 
 .PHONY: deploy-roles
 deploy-roles: deps check-accounts $(APP_BIN) ## 2. and 5. Deploy an account's roles: make deploy-roles ENV=staging [PROFILE=staging] (again with the key ARN once the pipeline exists)
-	$(call run_preflight,deploy-roles -env $(ENV) $(if $(PROFILE),-profile $(PROFILE)))
 	@stack=$$($(ROSTER) | awk -F'\t' -v e='$(ENV)' '$$1 == e {print $$6}'); \
 	case "$$stack" in \
-	"") echo "No environment is named '$(ENV)'; ENV= takes one of: $$($(ROSTER) | cut -f1 | xargs)" >&2; exit 2;; \
+	"") echo "No environment is named '$(ENV)'; ENV= takes one of: $$($(ROSTER) | awk -F'\t' '$$6 != "-" {print $$1}' | xargs)" >&2; exit 2;; \
 	-) echo "'$(ENV)' deploys to the pipeline's own account, which has no roles stack: the pipeline stack holds its roles" >&2; exit 2;; \
-	esac; \
+	esac
+	$(call run_preflight,deploy-roles -env $(ENV) $(if $(PROFILE),-profile $(PROFILE)))
+	@stack=$$($(ROSTER) | awk -F'\t' -v e='$(ENV)' '$$1 == e {print $$6}'); \
 	$(call profile_of,$(ENV)); profile=$${PROFILE:-$$profile}; \
 	echo "Deploying $$stack with profile $$profile"; \
 	$(CDK) deploy $(CDK_FLAGS) --profile $$profile $$stack \
@@ -255,33 +264,35 @@ destroy: deps check-accounts $(APP_BIN) ## Delete every application stack, the p
 	done
 
 # purge removes what outlives `make destroy` under a fixed name, so the next `make deploy`
-# can create it again: the artifact bucket (with every artifact) and the application log
-# groups. It refuses while the pipeline or an application stack exists, and asks for the
-# pipeline account's ID typed back (or CONFIRM=<that account> for scripts). The KMS key has no
-# fixed name and blocks nothing; the README says how to schedule its deletion.
+# can create it again. What that is comes from `cdk-app retained` (config.Retained): the
+# artifact bucket (with every artifact) and the application log groups; the repository is kept.
+# It refuses while a stack that uses one of them exists, and asks for the pipeline account's ID
+# typed back (or CONFIRM=<that account> for scripts). The KMS key has no fixed name and blocks
+# nothing; the README says how to schedule its deletion.
+RETAINED = $(APP_BIN) retained $(context)
 .PHONY: purge
 purge: check-accounts $(APP_BIN) ## After destroy: delete the retained artifact bucket and log groups (asks to confirm)
 	@# Only "does not exist" lets purge go on: expired credentials or a wrong region must stop it.
-	@set -o pipefail; { printf '%s\t%s\n' "$(PIPELINE_ENV)" CrossAccountPipelineStack; $(ROSTER) | cut -f1,4; } | while IFS=$$'\t' read -r name stack; do \
+	@set -o pipefail; $(RETAINED) | awk -F'\t' '$$6 == "purge" && !seen[$$5]++ {print $$3 "\t" $$5}' | while IFS=$$'\t' read -r name stack; do \
 		$(call profile_of,$$name); \
 		out=$$(aws --profile $$profile --region $(REGION) cloudformation describe-stacks --stack-name $$stack 2>&1) && { \
 			echo "$$stack still exists: run make destroy first (purge would delete what a live stack uses)." >&2; exit 1; }; \
 		echo "$$out" | grep -q "does not exist" || { echo "Could not check $$stack: $$out" >&2; exit 1; }; \
 	done
 	@answer="$(CONFIRM)"; if [ -z "$$answer" ]; then \
-		echo "This deletes s3://artifact-bucket-$(PIPELINE_ACCOUNT) with every pipeline artifact, and the log groups"; \
-		echo "$$($(ROSTER) | cut -f5 | sed 's|^|/aws/lambda/|' | xargs) in their accounts. It cannot be undone."; \
+		echo "This deletes, in their accounts, and cannot be undone:"; \
+		$(RETAINED) | awk -F'\t' '$$6 == "purge" {print "  " $$1 " " $$2 " (account " $$4 ")"}'; \
 		read -r -p "Type the pipeline account's ID ($(PIPELINE_ACCOUNT)) to go on: " answer; fi; \
 		[ "$$answer" = "$(PIPELINE_ACCOUNT)" ] || { echo "Not confirmed; nothing was deleted." >&2; exit 1; }
-	@aws_home="aws --profile $(PIPELINE_PROFILE) --region $(REGION)"; \
-	if $$aws_home s3api head-bucket --bucket artifact-bucket-$(PIPELINE_ACCOUNT) 2>/dev/null; then \
-		$$aws_home s3 rb s3://artifact-bucket-$(PIPELINE_ACCOUNT) --force; else echo "no bucket artifact-bucket-$(PIPELINE_ACCOUNT)"; fi
-	@set -o pipefail; $(ROSTER) | cut -f1,5 | while IFS=$$'\t' read -r name app; do \
-		$(call profile_of,$$name); \
-		out=$$(aws --profile $$profile --region $(REGION) logs delete-log-group --log-group-name /aws/lambda/$$app 2>&1) \
-		&& echo "deleted /aws/lambda/$$app" \
-		|| { echo "$$out" | grep -q ResourceNotFoundException && echo "no log group /aws/lambda/$$app" \
-		|| { echo "$$out" >&2; exit 1; }; }; \
+	@set -o pipefail; $(RETAINED) | awk -F'\t' '$$6 == "purge"' | while IFS=$$'\t' read -r kind name env account stack action; do \
+		$(call profile_of,$$env); aws="aws --profile $$profile --region $(REGION)"; \
+		case "$$kind" in \
+		bucket) if $$aws s3api head-bucket --bucket $$name 2>/dev/null; then $$aws s3 rb s3://$$name --force || exit 1; \
+			else echo "no bucket $$name"; fi;; \
+		log-group) out=$$($$aws logs delete-log-group --log-group-name $$name 2>&1) && echo "deleted $$name" \
+			|| { echo "$$out" | grep -q ResourceNotFoundException && echo "no log group $$name" || { echo "$$out" >&2; exit 1; }; };; \
+		*) echo "make purge does not know how to delete a $$kind ($$name); delete it by hand" >&2; exit 1;; \
+		esac; \
 	done
 
 .PHONY: clean

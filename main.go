@@ -1,7 +1,8 @@
 // Command cross-account-pipeline is the CDK app: `cdk synth` runs it to produce the templates.
 //
 // `cdk-app environments [-c key=value ...]` prints the configured environments instead, one per
-// line (stacks.Roster), for the Makefile targets that act on every environment.
+// line (config.Roster), and `cdk-app retained` what outlives its stack (config.Retained), for
+// the Makefile targets that act on every environment.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 func main() {
@@ -22,15 +24,10 @@ func main() {
 }
 
 func run() error {
-	defer jsii.Close()
-	if len(os.Args) > 1 && os.Args[1] == "environments" {
-		cfg, err := stacks.LoadConfigFromArgs(os.Args[2:])
-		if err != nil {
-			return err
-		}
-		fmt.Print(stacks.Roster(cfg))
-		return nil
+	if len(os.Args) > 1 {
+		return describe(os.Args[1], os.Args[2:])
 	}
+	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	cfg, err := stacks.LoadConfig(app)
 	if err != nil {
@@ -40,5 +37,21 @@ func run() error {
 		return err
 	}
 	app.Synth(nil)
+	return nil
+}
+
+// describe prints what the Makefile's operational targets iterate, from the config that a synth
+// with the same -c flags would use; it starts no jsii runtime.
+func describe(command string, args []string) error {
+	lists := map[string]func(config.Config) string{"environments": config.Roster, "retained": config.RetainedList}
+	list, ok := lists[command]
+	if !ok {
+		return fmt.Errorf("unknown command %q: cdk-app synthesizes with no arguments, or prints `environments` or `retained` [-c key=value ...]", command)
+	}
+	cfg, err := config.LoadConfigFromArgs(args)
+	if err != nil {
+		return err
+	}
+	fmt.Print(list(cfg))
 	return nil
 }

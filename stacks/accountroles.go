@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // AccountRolesStackProps configures the roles stack of one account other than the pipeline's.
@@ -23,7 +24,7 @@ type AccountRolesStackProps struct {
 	ArtifactBucket string
 	// Environments are the environments that deploy to this account; the roles cover their
 	// application stacks and nothing else.
-	Environments []Environment
+	Environments []config.Environment
 }
 
 // AccountRolesStack holds the roles the pipeline uses in one other account: the cross-account
@@ -37,7 +38,7 @@ type AccountRolesStackProps struct {
 // the pipeline's ArtifactBucketEncryptionKeyArn output. Until then the key statements are absent.
 type AccountRolesStack struct {
 	awscdk.Stack
-	Environments     []Environment
+	Environments     []config.Environment
 	CrossAccountRole awsiam.Role
 	// DeploymentRoles are the environments' deployment roles, by environment name.
 	DeploymentRoles map[string]awsiam.Role
@@ -52,11 +53,11 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		return nil, fmt.Errorf("%s: no pipeline account", id)
 	}
 
-	keyArn := awscdk.NewCfnParameter(stack, jsii.String(ArtifactKeyArnParameter), &awscdk.CfnParameterProps{
+	keyArn := awscdk.NewCfnParameter(stack, jsii.String(config.ArtifactKeyArnParameter), &awscdk.CfnParameterProps{
 		Type:    jsii.String("String"),
 		Default: jsii.String(""),
-		Description: jsii.String("ARN of the pipeline's artifact key (output " + ArtifactKeyArnOutput +
-			" of " + PipelineStackID + "); empty on the first deployment"),
+		Description: jsii.String("ARN of the pipeline's artifact key (output " + config.ArtifactKeyArnOutput +
+			" of " + config.PipelineStackID + "); empty on the first deployment"),
 		AllowedPattern:        jsii.String(`^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`),
 		ConstraintDescription: jsii.String("must be empty or a KMS key ARN such as arn:aws:kms:us-east-1:111111111111:key/1234abcd-..."),
 	})
@@ -69,12 +70,12 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		stackNames = append(stackNames, e.DeploymentStackName())
 	}
 	crossAccount := awsiam.NewRole(stack, jsii.String("CrossAccountRole"), &awsiam.RoleProps{
-		RoleName: jsii.String(CrossAccountRoleName),
+		RoleName: jsii.String(config.CrossAccountRoleName),
 		// Trusting the pipeline account with a condition on the caller's ARN, rather than naming
 		// the pipeline role as principal, keeps the trust exact and the deploy order free: IAM
 		// rejects a trust policy naming a role that does not exist yet, but not a condition.
 		AssumedBy: awsiam.NewAccountPrincipal(jsii.String(props.PipelineAccount)).WithConditions(&map[string]any{
-			"ArnEquals": map[string]any{"aws:PrincipalArn": roleArn(stack, props.PipelineAccount, PipelineRoleName)},
+			"ArnEquals": map[string]any{"aws:PrincipalArn": roleArn(stack, props.PipelineAccount, config.PipelineRoleName)},
 		}),
 		Description: jsii.String("Assumed by CrossAccountPipeline in account " + props.PipelineAccount + " to deploy " + strings.Join(stackNames, " and ")),
 	})
@@ -84,8 +85,8 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		Actions:    jsii.Strings("sts:AssumeRole"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(props.PipelineAccount))},
 		Conditions: &map[string]any{
-			"ArnEquals":    map[string]any{"aws:PrincipalArn": roleArn(stack, props.PipelineAccount, RolesCheckRoleName)},
-			"StringEquals": map[string]any{"sts:RoleSessionName": RolesCheckSession},
+			"ArnEquals":    map[string]any{"aws:PrincipalArn": roleArn(stack, props.PipelineAccount, config.RolesCheckRoleName)},
+			"StringEquals": map[string]any{"sts:RoleSessionName": config.RolesCheckSession},
 		},
 	}))
 	checkValues := policies.Values{
@@ -93,7 +94,7 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		policies.Region:            *stack.Region(),
 		policies.Account:           *stack.Account(),
 		policies.RolesStackName:    id,
-		policies.RolesCheckSession: RolesCheckSession,
+		policies.RolesCheckSession: config.RolesCheckSession,
 	}
 	if err := attachPolicy(crossAccount, "RolesCheck", policies.RolesCheck, checkValues, nil); err != nil {
 		return nil, err
@@ -109,12 +110,9 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		if i > 0 {
 			prefix = e.Title()
 		}
-		roleID := "DeploymentRole"
-		if e.Name != ProdStage {
-			roleID = e.Title() + roleID
-		}
+		roleID := config.DeploymentRoleID(e)
 		deployment := awsiam.NewRole(stack, jsii.String(roleID), &awsiam.RoleProps{
-			RoleName:    jsii.String(DeploymentRoleNameFor(e)),
+			RoleName:    jsii.String(config.DeploymentRoleNameFor(e)),
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
 			Description: jsii.String("Used by CloudFormation to create " + e.DeploymentStackName()),
 		})

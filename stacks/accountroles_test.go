@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // sids lists the statement IDs of policy resources, sorted.
@@ -29,7 +30,7 @@ func TestProdRoles(t *testing.T) {
 	tmpl := templates[ProdRolesStackID]
 	expect(t, "CodePipelineCrossAccountRole is assumed from the dev account", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), props{
-			"RoleName": CrossAccountRoleName,
+			"RoleName": config.CrossAccountRoleName,
 			"AssumeRolePolicyDocument": like(props{"Statement": assertions.Match_ArrayWith(&[]any{like(props{
 				"Action":    "sts:AssumeRole",
 				"Principal": props{"AWS": "arn:aws:iam::" + devAccount + ":root"},
@@ -38,7 +39,7 @@ func TestProdRoles(t *testing.T) {
 	})
 	expect(t, "CloudFormationDeploymentRole is assumed only by CloudFormation", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), props{
-			"RoleName": DeploymentRoleName,
+			"RoleName": config.DeploymentRoleName,
 			"AssumeRolePolicyDocument": like(props{"Statement": []any{like(props{
 				"Action":    "sts:AssumeRole",
 				"Principal": props{"Service": "cloudformation.amazonaws.com"},
@@ -49,8 +50,8 @@ func TestProdRoles(t *testing.T) {
 
 func TestProdRolePoliciesComeFromPoliciesFolder(t *testing.T) {
 	for _, c := range []struct{ role, doc, extra string }{
-		{CrossAccountRoleName, policies.CrossAccountRole, policies.RolesCheck},
-		{DeploymentRoleName, policies.DeploymentRole, ""},
+		{config.CrossAccountRoleName, policies.CrossAccountRole, policies.RolesCheck},
+		{config.DeploymentRoleName, policies.DeploymentRole, ""},
 	} {
 		t.Run(c.role, func(t *testing.T) {
 			doc, err := policies.Load(c.doc)
@@ -76,7 +77,7 @@ func TestProdRolePoliciesComeFromPoliciesFolder(t *testing.T) {
 				"key statements exist only once ArtifactKeyArn is set, so the first deploy works before the key exists")
 			for _, p := range keyed {
 				for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
-					assert.Equal(t, props{"Ref": ArtifactKeyArnParameter}, get(s, "Resource"))
+					assert.Equal(t, props{"Ref": config.ArtifactKeyArnParameter}, get(s, "Resource"))
 				}
 			}
 		})
@@ -84,7 +85,7 @@ func TestProdRolePoliciesComeFromPoliciesFolder(t *testing.T) {
 }
 
 func TestProdRolesParameter(t *testing.T) {
-	p := get(raw[ProdRolesStackID], "Parameters", ArtifactKeyArnParameter)
+	p := get(raw[ProdRolesStackID], "Parameters", config.ArtifactKeyArnParameter)
 	require.NotNil(t, p)
 	assert.Equal(t, "", get(p, "Default"), "the first deployment happens before the key exists")
 	pattern := regexp.MustCompile(get(p, "AllowedPattern").(string))
@@ -98,7 +99,7 @@ func TestProdRolesParameter(t *testing.T) {
 	} {
 		assert.Equal(t, ok, pattern.MatchString(value), "ArtifactKeyArn %q: CloudFormation should reject it before creating anything", value)
 	}
-	assert.Equal(t, []string{ArtifactKeyArnParameter}, keys(raw[ProdRolesStackID]["Parameters"]), "no BootstrapVersion parameter")
+	assert.Equal(t, []string{config.ArtifactKeyArnParameter}, keys(raw[ProdRolesStackID]["Parameters"]), "no BootstrapVersion parameter")
 	assert.Nil(t, raw[ProdRolesStackID]["Rules"], "no bootstrap check: the prod account is not bootstrapped")
 	assertNoBootstrapRoles(t, ProdRolesStackID)
 }

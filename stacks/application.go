@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // ApplicationStackProps configures one stage of the application.
@@ -19,7 +21,7 @@ type ApplicationStackProps struct {
 	Target Target
 	// Environment names the stage (API stage, STAGE_NAME and physical names) and sets how
 	// CodeDeploy shifts traffic. Whatever the style, an alarm on the alias' errors rolls back.
-	Environment Environment
+	Environment config.Environment
 	// Replaceable marks the environment whose failed stack the pipeline deletes and recreates
 	// (REPLACE_ON_FAILURE). Such a stack must retain nothing under a fixed name, or every
 	// recreate would fail on it: its log group is deleted with the stack.
@@ -34,7 +36,7 @@ type ApplicationStack struct {
 	awscdk.Stack
 	Stage string
 	// Environment is the environment the stack is for.
-	Environment Environment
+	Environment config.Environment
 	// Replaceable: see ApplicationStackProps.
 	Replaceable bool
 	// LambdaCode lets the pipeline point the function at the build artifact (Assign).
@@ -57,11 +59,11 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 
 	// Named parameters keep the logical IDs stable, so the pipeline's parameter overrides and
 	// the template cannot drift apart.
-	bucket := awscdk.NewCfnParameter(stack, jsii.String(LambdaCodeBucketParameter), &awscdk.CfnParameterProps{
+	bucket := awscdk.NewCfnParameter(stack, jsii.String(config.LambdaCodeBucketParameter), &awscdk.CfnParameterProps{
 		Type:        jsii.String("String"),
 		Description: jsii.String("S3 bucket holding the built Lambda code (set by the pipeline)"),
 	})
-	key := awscdk.NewCfnParameter(stack, jsii.String(LambdaCodeKeyParameter), &awscdk.CfnParameterProps{
+	key := awscdk.NewCfnParameter(stack, jsii.String(config.LambdaCodeKeyParameter), &awscdk.CfnParameterProps{
 		Type:        jsii.String("String"),
 		Description: jsii.String("S3 key of the zip with the bootstrap binary (set by the pipeline)"),
 	})
@@ -70,15 +72,15 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		ObjectKeyParam:  key,
 	})
 
-	name := AppName(stage)
+	name := props.Environment.AppName()
 	// Every role of the application carries the boundary that the account's roles stack (or,
 	// in the pipeline's account, the pipeline stack) defines: the deployment role may create
 	// roles only with it, so no template can make a role that does more.
 	awsiam.PermissionsBoundary_Of(stack).Apply(awsiam.ManagedPolicy_FromManagedPolicyName(stack, jsii.String("Boundary"),
-		jsii.String(BoundaryPolicyName(props.Environment))))
+		jsii.String(config.BoundaryPolicyName(props.Environment))))
 	// The application's roles live under one IAM path, the handle the deployment role's
 	// iam:* permissions are scoped to.
-	logging := newFunctionLogging(stack, "/aws/lambda/"+name, AppRolePath(stage), "Execution role of "+name)
+	logging := newFunctionLogging(stack, props.Environment.LogGroupName(), props.Environment.RolePath(), "Execution role of "+name)
 	if props.Replaceable {
 		logging.LogGroup.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
 	}
@@ -105,18 +107,18 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	})
 
 	alias := awslambda.NewAlias(stack, jsii.String("LiveAlias"), &awslambda.AliasProps{
-		AliasName: jsii.String(LiveAliasName),
+		AliasName: jsii.String(config.LiveAliasName),
 		Version:   fn.CurrentVersion(),
 	})
 
 	deploymentGroupRole := awsiam.NewRole(stack, jsii.String("DeploymentGroupRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codedeploy.amazonaws.com"), nil),
-		Path:        jsii.String(AppRolePath(stage)),
-		Description: jsii.String("Lets CodeDeploy shift the " + LiveAliasName + " alias of " + name),
+		Path:        jsii.String(props.Environment.RolePath()),
+		Description: jsii.String("Lets CodeDeploy shift the " + config.LiveAliasName + " alias of " + name),
 	})
 	errorAlarm := awscloudwatch.NewAlarm(stack, jsii.String("LiveErrors"), &awscloudwatch.AlarmProps{
-		AlarmName:        jsii.String(name + "-" + LiveAliasName + "-errors"),
-		AlarmDescription: jsii.String("Errors of " + name + ":" + LiveAliasName + "; CodeDeploy rolls a deployment back while this is in alarm"),
+		AlarmName:        jsii.String(name + "-" + config.LiveAliasName + "-errors"),
+		AlarmDescription: jsii.String("Errors of " + name + ":" + config.LiveAliasName + "; CodeDeploy rolls a deployment back while this is in alarm"),
 		Metric: alias.MetricErrors(&awscloudwatch.MetricOptions{
 			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
 			Statistic: jsii.String("Sum"),
@@ -127,18 +129,14 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		// No invocations is no evidence of a bad release.
 		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	deploymentConfig := awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE()
-	switch props.Environment.Traffic {
-	case TrafficCanary:
-		deploymentConfig = awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_5MINUTES()
-	case TrafficLinear:
-		deploymentConfig = awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
-	}
+	style, _ := props.Environment.Traffic.Style()
+	deploymentConfig := awscodedeploy.LambdaDeploymentConfig_FromLambdaDeploymentConfigName(stack, jsii.String("DeploymentConfig"),
+		jsii.String(style.DeploymentConfig))
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
 		Application: awscodedeploy.NewLambdaApplication(stack, jsii.String("DeployApplication"), &awscodedeploy.LambdaApplicationProps{
 			ApplicationName: jsii.String(name),
 		}),
-		DeploymentGroupName: jsii.String(LiveAliasName),
+		DeploymentGroupName: jsii.String(config.LiveAliasName),
 		Role:                deploymentGroupRole,
 		Alias:               alias,
 		DeploymentConfig:    deploymentConfig,

@@ -7,13 +7,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 var applicationStages = []struct {
 	stackID, stage, account string
 }{
-	{DevApplicationStackID, DevStage, devAccount},
-	{ProdApplicationStackID, ProdStage, prodAccount},
+	{DevApplicationStackID, config.DevStage, devAccount},
+	{ProdApplicationStackID, config.ProdStage, prodAccount},
 }
 
 func TestApplicationStack(t *testing.T) {
@@ -22,26 +24,26 @@ func TestApplicationStack(t *testing.T) {
 			tmpl := templates[c.stackID]
 			expect(t, "the function runs the Go bootstrap on provided.al2023/arm64 (go1.x is gone)", func() {
 				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props{
-					"FunctionName":  AppName(c.stage),
+					"FunctionName":  envNamed(c.stage).AppName(),
 					"Runtime":       "provided.al2023",
 					"Architectures": []any{"arm64"},
 					"Handler":       "bootstrap",
 					"Environment":   props{"Variables": props{"STAGE_NAME": c.stage}},
 					"Code": props{
-						"S3Bucket": props{"Ref": LambdaCodeBucketParameter},
-						"S3Key":    props{"Ref": LambdaCodeKeyParameter},
+						"S3Bucket": props{"Ref": config.LambdaCodeBucketParameter},
+						"S3Key":    props{"Ref": config.LambdaCodeKeyParameter},
 					},
 				})
 			})
 			expect(t, "a new build (a new object key) must publish a new version, or the alias keeps serving old code", func() {
 				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Version"), props{
-					"Description": props{"Fn::Join": []any{"", []any{"Code from ", props{"Ref": LambdaCodeKeyParameter}}}},
+					"Description": props{"Fn::Join": []any{"", []any{"Code from ", props{"Ref": config.LambdaCodeKeyParameter}}}},
 				})
 			})
 			versionID, _ := onlyResource(t, c.stackID, "AWS::Lambda::Version")
 			expect(t, "the live alias points at the current version", func() {
 				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Alias"), props{
-					"Name":            LiveAliasName,
+					"Name":            config.LiveAliasName,
 					"FunctionVersion": props{"Fn::GetAtt": []any{versionID, "Version"}},
 				})
 			})
@@ -81,7 +83,7 @@ func TestApplicationStacksNeedNoBootstrap(t *testing.T) {
 	for _, c := range applicationStages {
 		t.Run(c.stage, func(t *testing.T) {
 			params := keys(raw[c.stackID]["Parameters"])
-			assert.Equal(t, []string{LambdaCodeBucketParameter, LambdaCodeKeyParameter}, params,
+			assert.Equal(t, []string{config.LambdaCodeBucketParameter, config.LambdaCodeKeyParameter}, params,
 				"only the code parameters: no BootstrapVersion, no asset parameters")
 			assert.Nil(t, raw[c.stackID]["Rules"], "no CheckBootstrapVersion rule: the prod account is never bootstrapped")
 			assertNoBootstrapRoles(t, c.stackID)
@@ -92,7 +94,7 @@ func TestApplicationStacksNeedNoBootstrap(t *testing.T) {
 func TestApplicationStacksTargetTheirAccounts(t *testing.T) {
 	for _, c := range applicationStages {
 		s := built.Applications[0]
-		if c.stage == ProdStage {
+		if c.stage == config.ProdStage {
 			s = built.Applications[1]
 		}
 		assert.Equal(t, c.account, *s.Account(), "%s deploys to the %s account", c.stackID, c.stage)
@@ -127,14 +129,14 @@ func TestApplicationNamesMatchDeploymentRoleScope(t *testing.T) {
 	for _, c := range applicationStages {
 		t.Run(c.stage, func(t *testing.T) {
 			for id, r := range resourcesOf(c.stackID, "AWS::IAM::Role") {
-				assert.Equal(t, AppRolePath(c.stage), get(r, "Properties", "Path"), "role %s must live under the app's IAM path", id)
+				assert.Equal(t, envNamed(c.stage).RolePath(), get(r, "Properties", "Path"), "role %s must live under the app's IAM path", id)
 			}
 			_, app := onlyResource(t, c.stackID, "AWS::CodeDeploy::Application")
-			assert.Equal(t, AppName(c.stage), get(app, "Properties", "ApplicationName"))
+			assert.Equal(t, envNamed(c.stage).AppName(), get(app, "Properties", "ApplicationName"))
 			_, fn := onlyResource(t, c.stackID, "AWS::Lambda::Function")
-			assert.Equal(t, AppName(c.stage), get(fn, "Properties", "FunctionName"))
+			assert.Equal(t, envNamed(c.stage).AppName(), get(fn, "Properties", "FunctionName"))
 			logID, lg := onlyResource(t, c.stackID, "AWS::Logs::LogGroup")
-			assert.Equal(t, "/aws/lambda/"+AppName(c.stage), get(lg, "Properties", "LogGroupName"))
+			assert.Equal(t, "/aws/lambda/"+envNamed(c.stage).AppName(), get(lg, "Properties", "LogGroupName"))
 			assert.Equal(t, props{"Ref": logID}, get(fn, "Properties", "LoggingConfig", "LogGroup"), "the function logs to that group")
 		})
 	}
@@ -144,8 +146,8 @@ func TestProgressiveDeployment(t *testing.T) {
 	for _, c := range []struct {
 		stackID, stage, config string
 	}{
-		{DevApplicationStackID, DevStage, "CodeDeployDefault.LambdaAllAtOnce"},
-		{ProdApplicationStackID, ProdStage, "CodeDeployDefault.LambdaCanary10Percent5Minutes"},
+		{DevApplicationStackID, config.DevStage, "CodeDeployDefault.LambdaAllAtOnce"},
+		{ProdApplicationStackID, config.ProdStage, "CodeDeployDefault.LambdaCanary10Percent5Minutes"},
 	} {
 		t.Run(c.stage, func(t *testing.T) {
 			alarmID, alarm := onlyResource(t, c.stackID, "AWS::CloudWatch::Alarm")
@@ -153,7 +155,7 @@ func TestProgressiveDeployment(t *testing.T) {
 			assert.Equal(t, "AWS/Lambda", get(alarm, "Properties", "Namespace"))
 			assert.Equal(t, "Errors", get(alarm, "Properties", "MetricName"))
 			assert.Contains(t, list(get(alarm, "Properties", "Dimensions")), any(map[string]any{
-				"Name": "Resource", "Value": props{"Fn::Join": []any{"", []any{props{"Ref": fnID}, ":" + LiveAliasName}}},
+				"Name": "Resource", "Value": props{"Fn::Join": []any{"", []any{props{"Ref": fnID}, ":" + config.LiveAliasName}}},
 			}), "the alarm watches the live alias, which carries both versions during a canary")
 			assert.Equal(t, float64(1), get(alarm, "Properties", "Threshold"), "one error is enough to stop a release")
 			assert.Equal(t, "notBreaching", get(alarm, "Properties", "TreatMissingData"), "no traffic is no reason to roll back")

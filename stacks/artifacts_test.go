@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // resolvedStatements returns the statements of every policy attached to a role of a stack's
@@ -90,8 +91,8 @@ func serviceRoleOf(t *testing.T, stage, actionName string) string {
 // prefix stay writable by that build; Verify_Artifacts catches such a rewrite before each deploy
 // (README, Security model: what stays open).
 func TestBuildsWriteOnlyTheirOwnOutput(t *testing.T) {
-	bucketID, _ := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
-	bucket := resolveArn(PipelineStackID, map[string]any{"Fn::GetAtt": []any{bucketID, "Arn"}})
+	bucketID, _ := onlyResource(t, config.PipelineStackID, "AWS::S3::Bucket")
+	bucket := resolveArn(config.PipelineStackID, map[string]any{"Fn::GetAtt": []any{bucketID, "Arn"}})
 	object := func(prefix string) string { return bucket + "/" + prefix + "Xy7Zq2w" }
 	for _, c := range []struct {
 		stage, action, writes string
@@ -100,12 +101,12 @@ func TestBuildsWriteOnlyTheirOwnOutput(t *testing.T) {
 		{"Build", "CDK_Synth", CdkArtifact},
 		{"Deploy_Dev", "Smoke_Test", ""},
 		{"Deploy_Prod", "Smoke_Test", ""},
-		{"Build", PipelineChangesAction, ""},
-		{"Build", RecordDigestsAction, ""},
-		{UpdatePipelineStage, "SelfMutate", ""},
-		{CheckRolesStage, ProdRolesStackID, ""},
+		{"Build", config.PipelineChangesAction, ""},
+		{"Build", config.RecordDigestsAction, ""},
+		{config.UpdatePipelineStage, "SelfMutate", ""},
+		{config.CheckRolesStage, ProdRolesStackID, ""},
 	} {
-		role := resolvedStatements(t, PipelineStackID, serviceRoleOf(t, c.stage, c.action))
+		role := resolvedStatements(t, config.PipelineStackID, serviceRoleOf(t, c.stage, c.action))
 		name := c.stage + "." + c.action
 		for _, artifact := range []string{SourceArtifact, LambdaArtifact, CdkArtifact} {
 			d := decide(t, role, nil, policies.Request{Action: "s3:PutObject", Resource: object(ArtifactPrefix(artifact))})
@@ -116,7 +117,7 @@ func TestBuildsWriteOnlyTheirOwnOutput(t *testing.T) {
 			{Action: "s3:DeleteObjectVersion", Resource: object(ArtifactPrefix(LambdaArtifact))},
 			{Action: "s3:ListBucket", Resource: bucket},
 			{Action: "s3:ListBucketVersions", Resource: bucket},
-			{Action: "s3:PutObject", Resource: object(BuildCachePrefix)},
+			{Action: "s3:PutObject", Resource: object(config.BuildCachePrefix)},
 			{Action: "s3:PutObject", Resource: object("")},
 			{Action: "s3:PutObjectAcl", Resource: object(ArtifactPrefix(c.writes + "x"))},
 			{Action: "s3:PutBucketPolicy", Resource: bucket},
@@ -151,8 +152,8 @@ func TestArtifactPrefixesAreDistinct(t *testing.T) {
 // Record_Digests runs once per run in the Build stage; every deploy stage starts with
 // Verify_Artifacts against its variables, and every approval names the digests it approves.
 func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
-	record := action(t, "Build", RecordDigestsAction)
-	assert.Equal(t, DigestsNamespace, get(record, "Namespace"))
+	record := action(t, "Build", config.RecordDigestsAction)
+	assert.Equal(t, config.DigestsNamespace, get(record, "Namespace"))
 	assert.Greater(t, get(record, "RunOrder"), get(action(t, "Build", "CDK_Synth"), "RunOrder"), "it digests what the builds produced")
 	inputs := []any{get(record, "InputArtifacts", 0, "Name"), get(record, "InputArtifacts", 1, "Name")}
 	assert.Equal(t, []any{CdkArtifact, LambdaArtifact}, inputs)
@@ -161,7 +162,7 @@ func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
 		name := get(s, "Name").(string)
 		if strings.HasPrefix(name, "Deploy_") {
 			verify := get(s, "Actions", 0)
-			assert.Equal(t, VerifyArtifactsAction, get(verify, "Name"), "%s checks the artifacts before it deploys", name)
+			assert.Equal(t, config.VerifyArtifactsAction, get(verify, "Name"), "%s checks the artifacts before it deploys", name)
 			assert.Equal(t, recordProject, get(verify, "Configuration", "ProjectName"), "%s: the same trusted project", name)
 			env := get(verify, "Configuration", "EnvironmentVariables").(string)
 			for _, v := range []string{`"CHECK","type":"PLAINTEXT","value":"verify"`, digestVariable("TEMPLATES"), digestVariable("CODE")} {
@@ -169,7 +170,7 @@ func TestEveryDeployChecksTheRecordedArtifacts(t *testing.T) {
 			}
 			assert.Equal(t, get(record, "InputArtifacts"), get(verify, "InputArtifacts"), "%s verifies the artifacts its deploy reads", name)
 		}
-		if strings.HasPrefix(name, "Approve_") && name != ApproveUpdateStage {
+		if strings.HasPrefix(name, "Approve_") && name != config.ApproveUpdateStage {
 			text := get(action(t, name, "Approve"), "Configuration", "CustomData").(string)
 			assert.Contains(t, text, digestVariable("TEMPLATES"), "%s names the templates it approves", name)
 			assert.Contains(t, text, digestVariable("CODE"), "%s names the code it approves", name)

@@ -13,11 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // boundedCase is one environment's deployment role and the stack that holds its boundary.
 type boundedCase struct {
-	env                   Environment
+	env                   config.Environment
 	appStack, rolesStack  string
 	roleLogicalID         string
 	account, boundaryName string
@@ -25,10 +26,10 @@ type boundedCase struct {
 
 func boundedCases(t *testing.T) []boundedCase {
 	devRole, _ := onlyResourceWithPrefix(t, "DevDeploymentRole", "AWS::IAM::Role")
-	prodRole, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", DeploymentRoleName)
+	prodRole, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", config.DeploymentRoleName)
 	return []boundedCase{
-		{devEnv, DevApplicationStackID, PipelineStackID, devRole, devAccount, BoundaryPolicyName(devEnv)},
-		{prodEnv, ProdApplicationStackID, ProdRolesStackID, prodRole, prodAccount, BoundaryPolicyName(prodEnv)},
+		{devEnv, DevApplicationStackID, config.PipelineStackID, devRole, devAccount, config.BoundaryPolicyName(devEnv)},
+		{prodEnv, ProdApplicationStackID, ProdRolesStackID, prodRole, prodAccount, config.BoundaryPolicyName(prodEnv)},
 	}
 }
 
@@ -126,8 +127,8 @@ func TestBoundaryAllowsWhatTheApplicationNeeds(t *testing.T) {
 				assert.True(t, d.Allowed, "the function writes its logs: %s (%s)", action, d.Why)
 			}
 			for _, r := range []policies.Request{
-				{Action: "lambda:UpdateAlias", Resource: function + ":" + LiveAliasName},
-				{Action: "lambda:GetAlias", Resource: function + ":" + LiveAliasName},
+				{Action: "lambda:UpdateAlias", Resource: function + ":" + config.LiveAliasName},
+				{Action: "lambda:GetAlias", Resource: function + ":" + config.LiveAliasName},
 				{Action: "cloudwatch:DescribeAlarms", Resource: arn("cloudwatch", "alarm:"+c.env.AppName()+"-live-errors")},
 			} {
 				d := decide(t, boundary, nil, r)
@@ -136,7 +137,7 @@ func TestBoundaryAllowsWhatTheApplicationNeeds(t *testing.T) {
 			for _, r := range []policies.Request{
 				{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + c.account + ":role/x"},
 				{Action: "sts:AssumeRole", Resource: "arn:aws:iam::" + c.account + ":role/x"},
-				{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + ArtifactBucketName(devAccount) + "/x"},
+				{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + config.ArtifactBucketName(devAccount) + "/x"},
 				{Action: "lambda:UpdateFunctionCode", Resource: function},
 				{Action: "lambda:UpdateAlias", Resource: arn("lambda", "function:SomeoneElse:live")},
 				{Action: "logs:PutLogEvents", Resource: arn("logs", "log-group:/aws/lambda/SomeoneElse:log-stream:x")},
@@ -192,14 +193,14 @@ func TestBoundaryCoversWhatApplicationRolesAreGranted(t *testing.T) {
 // The approvals' Preview reads the application stack through the same read-only session as
 // Check_Roles: it may read, and nothing else.
 func TestPreviewSessionReadsTheApplicationStackOnly(t *testing.T) {
-	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", CrossAccountRoleName)
+	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", config.CrossAccountRoleName)
 	role := resolvedStatements(t, ProdRolesStackID, roleID)
 	stack := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/0123abcd", testConfig.Region, prodAccount, ProdDeploymentStackName)
-	session := map[string]string{"aws:userid": "AROAEXAMPLE:" + RolesCheckSession}
+	session := map[string]string{"aws:userid": "AROAEXAMPLE:" + config.RolesCheckSession}
 	for action, allowed := range map[string]bool{"cloudformation:GetTemplate": true, "cloudformation:DescribeStacks": true,
 		"cloudformation:UpdateStack": false, "cloudformation:CreateStack": false, "cloudformation:SetStackPolicy": false} {
 		d := decide(t, role, nil, policies.Request{Action: action, Resource: stack, Context: session})
-		assert.Equal(t, allowed, d.Allowed, "the %s session and %s: %s", RolesCheckSession, action, d.Why)
+		assert.Equal(t, allowed, d.Allowed, "the %s session and %s: %s", config.RolesCheckSession, action, d.Why)
 	}
 	d := decide(t, role, nil, policies.Request{Action: "cloudformation:UpdateStack", Resource: stack,
 		Context: map[string]string{"aws:userid": "AROAEXAMPLE:pipeline-session"}})
@@ -217,7 +218,7 @@ func TestApplicationRolesTrustOnlyTheirServices(t *testing.T) {
 			templates = append(templates, strings.TrimPrefix(get(d, "Configuration", "TemplatePath").(string), CdkArtifact+"::"))
 		}
 	}
-	project := projectOfAction(t, "Build", RecordDigestsAction)
+	project := projectOfAction(t, "Build", config.RecordDigestsAction)
 	var appTemplates string
 	for _, v := range list(get(project, "Properties", "Environment", "EnvironmentVariables")) {
 		if get(v, "Name") == "APP_TEMPLATES" {

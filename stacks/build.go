@@ -5,14 +5,14 @@ package stacks
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // Stacks holds a handle to every stack of the app.
@@ -40,11 +40,14 @@ func (s *Stacks) All() []awscdk.Stack {
 }
 
 // Build creates every stack of the app from a validated config.
-func Build(app awscdk.App, cfg Config) (*Stacks, error) {
+func Build(app awscdk.App, cfg config.Config) (*Stacks, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	root, err := moduleRoot()
+	if err := checkRegion(cfg); err != nil {
+		return nil, err
+	}
+	root, err := config.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -53,11 +56,11 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	addSecurityChecks(app)
 
 	s := &Stacks{}
-	s.Repository = NewRepositoryStack(app, RepositoryStackID, RepositoryStackProps{
+	s.Repository = NewRepositoryStack(app, config.RepositoryStackID, RepositoryStackProps{
 		Target: home,
 		Name:   cfg.RepositoryName,
 	})
-	s.Lambda = NewLambdaStack(app, LambdaStackID, LambdaStackProps{
+	s.Lambda = NewLambdaStack(app, config.LambdaStackID, LambdaStackProps{
 		Target:  home,
 		CodeDir: filepath.Join(root, "lambda", "python"),
 	})
@@ -69,19 +72,19 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 			Replaceable: i == 0,
 		}))
 	}
-	if s.Pipeline, err = NewPipelineStack(app, PipelineStackID, PipelineStackProps{
+	if s.Pipeline, err = NewPipelineStack(app, config.PipelineStackID, PipelineStackProps{
 		Config:       cfg,
 		Applications: s.Applications,
 	}); err != nil {
 		return nil, err
 	}
-	for _, account := range RemoteAccounts(cfg) {
-		envs := EnvironmentsIn(cfg, account)
-		roles, err := NewAccountRolesStack(app, RolesStackID(envs), AccountRolesStackProps{
+	for _, account := range config.RemoteAccounts(cfg) {
+		envs := config.EnvironmentsIn(cfg, account)
+		roles, err := NewAccountRolesStack(app, config.RolesStackID(envs), AccountRolesStackProps{
 			Target:              Target{Account: account, Region: cfg.Region},
 			PipelineAccount:     cfg.PipelineAccount(),
 			PipelineEnvironment: cfg.Environments[0].Name,
-			ArtifactBucket:      ArtifactBucketName(cfg.PipelineAccount()),
+			ArtifactBucket:      config.ArtifactBucketName(cfg.PipelineAccount()),
 			Environments:        envs,
 		})
 		if err != nil {
@@ -135,29 +138,6 @@ func (*dropNagMetadata) Visit(node constructs.IConstruct) {
 // nagMetadataKey is where cdk-nag keeps a resource's suppressions.
 const nagMetadataKey = "cdk_nag"
 
-// RemoteAccounts lists the accounts other than the pipeline's, in the order their first
-// environment deploys.
-func RemoteAccounts(cfg Config) []string {
-	var out []string
-	for _, e := range cfg.Environments {
-		if e.Account != cfg.PipelineAccount() && !slices.Contains(out, e.Account) {
-			out = append(out, e.Account)
-		}
-	}
-	return out
-}
-
-// EnvironmentsIn lists the environments that deploy to an account, in deployment order.
-func EnvironmentsIn(cfg Config, account string) []Environment {
-	var out []Environment
-	for _, e := range cfg.Environments {
-		if e.Account == account {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // addSecurityChecks runs cdk-nag's AWS Solutions rules over every stack at every synth, so
 // `make synth` and the tests both fail on an unsuppressed finding. Suppressions sit next to the
 // resource they excuse (see allow), each with its reason.
@@ -185,21 +165,4 @@ func stackProps(t Target, description string, bootstrapless bool) *awscdk.StackP
 		props.Synthesizer = awscdk.NewLegacyStackSynthesizer()
 	}
 	return props
-}
-
-// moduleRoot finds the folder holding go.mod, so asset paths work both from `cdk synth` (run at
-// the root) and from `go test` (run in the package folder).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s: run the app from inside the repository", dir)
-		}
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // nagFindings returns the cdk-nag error and warning annotations of a stack of the shared app.
@@ -79,7 +81,7 @@ func TestEverySuppressionHasAReason(t *testing.T) {
 // CDK's built-in template validation runs at every synth; cdk.json's flag turns its findings
 // into errors, so `make synth` fails on them. Here it ran once, over the shared app.
 func TestBuiltinValidationRanWithoutFindings(t *testing.T) {
-	ctx, err := CDKJSONContext("../cdk.json")
+	ctx, err := config.CDKJSONContext("../cdk.json")
 	require.NoError(t, err)
 	assert.Equal(t, true, ctx["@aws-cdk/core:validateAgainstDefaultRules"], "cdk.json must make validation findings fail the synth")
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The tests in this file check that the two accounts agree: what the dev account's pipeline
@@ -30,15 +32,15 @@ func prodRoleArns(t *testing.T) map[string]string {
 func TestPipelineAssumesExactlyTheProdRoles(t *testing.T) {
 	roles := prodRoleArns(t)
 	deploy := action(t, "Deploy_Prod", "Deploy")
-	assert.Equal(t, roles[CrossAccountRoleName], get(deploy, "RoleArn"), "prod deploy must assume CodePipelineCrossAccountRole")
-	assert.Equal(t, roles[DeploymentRoleName], get(deploy, "Configuration", "RoleArn"),
+	assert.Equal(t, roles[config.CrossAccountRoleName], get(deploy, "RoleArn"), "prod deploy must assume CodePipelineCrossAccountRole")
+	assert.Equal(t, roles[config.DeploymentRoleName], get(deploy, "Configuration", "RoleArn"),
 		"prod CloudFormation must run as CloudFormationDeploymentRole")
 
 	// The pipeline's own role may assume the cross-account role, and only roles the app owns.
-	_, pipeline := onlyResource(t, PipelineStackID, "AWS::CodePipeline::Pipeline")
+	_, pipeline := onlyResource(t, config.PipelineStackID, "AWS::CodePipeline::Pipeline")
 	pipelineRole := get(pipeline, "Properties", "RoleArn", "Fn::GetAtt", 0)
 	var assumable []any
-	for _, p := range resourcesOf(PipelineStackID, "AWS::IAM::Policy") {
+	for _, p := range resourcesOf(config.PipelineStackID, "AWS::IAM::Policy") {
 		if get(p, "Properties", "Roles", 0, "Ref") != pipelineRole {
 			continue
 		}
@@ -48,21 +50,21 @@ func TestPipelineAssumesExactlyTheProdRoles(t *testing.T) {
 			}
 		}
 	}
-	assert.Contains(t, assumable, any(roles[CrossAccountRoleName]), "the pipeline role must be allowed to assume the prod role")
+	assert.Contains(t, assumable, any(roles[config.CrossAccountRoleName]), "the pipeline role must be allowed to assume the prod role")
 	for _, r := range assumable {
 		if s, ok := r.(string); ok {
-			assert.Equal(t, roles[CrossAccountRoleName], s, "the pipeline may assume no other literal role ARN")
+			assert.Equal(t, roles[config.CrossAccountRoleName], s, "the pipeline may assume no other literal role ARN")
 		}
 	}
 }
 
 func TestArtifactPoliciesNameOnlyTheProdRoles(t *testing.T) {
 	roles := prodRoleArns(t)
-	want := []any{roles[CrossAccountRoleName], roles[DeploymentRoleName]}
+	want := []any{roles[config.CrossAccountRoleName], roles[config.DeploymentRoleName]}
 	slices.SortFunc(want, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
 
-	_, key := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
-	_, bucketPolicy := onlyResource(t, PipelineStackID, "AWS::S3::BucketPolicy")
+	_, key := onlyResource(t, config.PipelineStackID, "AWS::KMS::Key")
+	_, bucketPolicy := onlyResource(t, config.PipelineStackID, "AWS::S3::BucketPolicy")
 	for name, doc := range map[string]any{
 		"key policy":    get(key, "Properties", "KeyPolicy"),
 		"bucket policy": get(bucketPolicy, "Properties", "PolicyDocument"),
@@ -87,9 +89,9 @@ func TestArtifactPoliciesNameOnlyTheProdRoles(t *testing.T) {
 }
 
 func TestProdPoliciesNameThePipelineBucket(t *testing.T) {
-	_, bucket := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
+	_, bucket := onlyResource(t, config.PipelineStackID, "AWS::S3::Bucket")
 	name := get(bucket, "Properties", "BucketName").(string)
-	for _, role := range []string{CrossAccountRoleName, DeploymentRoleName} {
+	for _, role := range []string{config.CrossAccountRoleName, config.DeploymentRoleName} {
 		found := false
 		for _, p := range rolePoliciesOf(t, ProdRolesStackID, role) {
 			doc, _ := json.Marshal(get(p, "Properties", "PolicyDocument"))
@@ -192,16 +194,16 @@ func identityPolicies(stackID string) map[string]any {
 }
 
 func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
-	_, pipeline := onlyResource(t, PipelineStackID, "AWS::CodePipeline::Pipeline")
+	_, pipeline := onlyResource(t, config.PipelineStackID, "AWS::CodePipeline::Pipeline")
 	roleID, _ := get(pipeline, "Properties", "RoleArn", "Fn::GetAtt", 0).(string)
-	pipelineRole := resourcesOf(PipelineStackID, "AWS::IAM::Role")[roleID]
+	pipelineRole := resourcesOf(config.PipelineStackID, "AWS::IAM::Role")[roleID]
 	require.NotNil(t, pipelineRole, "the pipeline's service role is created in its stack")
 	name, _ := get(pipelineRole, "Properties", "RoleName").(string)
 	require.NotEmpty(t, name, "the pipeline role needs a fixed name for prod to trust it")
 	pipelineRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, name)
 
 	for _, r := range resourcesOf(ProdRolesStackID, "AWS::IAM::Role") {
-		if get(r, "Properties", "RoleName") != CrossAccountRoleName {
+		if get(r, "Properties", "RoleName") != config.CrossAccountRoleName {
 			continue
 		}
 		statements := list(get(r, "Properties", "AssumeRolePolicyDocument", "Statement"))
@@ -212,12 +214,12 @@ func TestProdTrustsOnlyThePipelineRole(t *testing.T) {
 		}
 		assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRoleArn}}, get(statements[0], "Condition"),
 			"only the pipeline's own role may assume CodePipelineCrossAccountRole, not any principal of the dev account")
-		checkRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, RolesCheckRoleName)
+		checkRoleArn := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, config.RolesCheckRoleName)
 		assert.Equal(t, map[string]any{
 			"ArnEquals":    map[string]any{"aws:PrincipalArn": checkRoleArn},
-			"StringEquals": map[string]any{"sts:RoleSessionName": RolesCheckSession},
+			"StringEquals": map[string]any{"sts:RoleSessionName": config.RolesCheckSession},
 		}, get(statements[1], "Condition"), "the roles check may assume it only in the session the deny statement confines")
 		return
 	}
-	t.Fatalf("%s creates no %s", ProdRolesStackID, CrossAccountRoleName)
+	t.Fatalf("%s creates no %s", ProdRolesStackID, config.CrossAccountRoleName)
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // handlerPermissions is, for every resource type of the application template, the IAM
@@ -408,8 +410,8 @@ func allows(granted []any, action string) bool {
 // fails the test, so a template change cannot outgrow the role unnoticed.
 func TestDeploymentRolesCoverTheHandlers(t *testing.T) {
 	for _, c := range []struct{ stackID, roleStack, role string }{
-		{DevApplicationStackID, PipelineStackID, "DevDeploymentRole"},
-		{ProdApplicationStackID, ProdRolesStackID, DeploymentRoleName},
+		{DevApplicationStackID, config.PipelineStackID, "DevDeploymentRole"},
+		{ProdApplicationStackID, ProdRolesStackID, config.DeploymentRoleName},
 	} {
 		t.Run(c.stackID, func(t *testing.T) {
 			statements := policyStatements(t, c.roleStack, c.role)
@@ -460,7 +462,7 @@ func TestDeploymentRolesCoverTheHandlers(t *testing.T) {
 			for sid, s := range statements {
 				for _, g := range list(get(s, "Action")) {
 					granted := g.(string)
-					ok := slices.ContainsFunc(sortedKeys(needed), func(a string) bool {
+					ok := slices.ContainsFunc(slices.Sorted(maps.Keys(needed)), func(a string) bool {
 						match, _ := path.Match(granted, a)
 						return match && slices.Contains(needed[a], sid)
 					})
@@ -560,7 +562,7 @@ func resolveArn(stackID string, v any) string {
 				return region
 			case "AWS::AccountId":
 				return account
-			case ArtifactKeyArnParameter:
+			case config.ArtifactKeyArnParameter:
 				return fmt.Sprintf("arn:aws:kms:%s:%s:key/0123abcd-0123-abcd-0123-0123456789ab", region, devAccount)
 			}
 			return "name-of-" + ref

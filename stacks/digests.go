@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // artifactDigests pins what a run deploys to what it built: Record_Digests (in the Build stage)
@@ -42,22 +43,22 @@ func (d artifactDigests) action(name string, runOrder int, env map[string]string
 		ExtraInputs:          &[]awscodepipeline.Artifact{d.lambdaOut},
 		EnvironmentVariables: &vars,
 	}
-	if name == RecordDigestsAction {
-		props.VariablesNamespace = jsii.String(DigestsNamespace)
+	if name == config.RecordDigestsAction {
+		props.VariablesNamespace = jsii.String(config.DigestsNamespace)
 	}
 	return awscodepipelineactions.NewCodeBuildAction(props)
 }
 
 // record is Record_Digests, after the builds in the Build stage.
 func (d artifactDigests) record() awscodepipeline.IAction {
-	return d.action(RecordDigestsAction, 2, map[string]string{"CHECK": "record"})
+	return d.action(config.RecordDigestsAction, 2, map[string]string{"CHECK": "record"})
 }
 
 // verify is Verify_Artifacts, before a deploy stage's deploy action.
 func (d artifactDigests) verify() awscodepipeline.IAction {
-	return d.action(VerifyArtifactsAction, 1, map[string]string{"CHECK": "verify",
+	return d.action(config.VerifyArtifactsAction, 1, map[string]string{"CHECK": "verify",
 		"EXPECTED_TEMPLATES": digestVariable("TEMPLATES"), "EXPECTED_CODE": digestVariable("CODE")})
 }
 
 // digestVariable refers to one of Record_Digests' variables.
-func digestVariable(name string) string { return "#{" + DigestsNamespace + "." + name + "}" }
+func digestVariable(name string) string { return "#{" + config.DigestsNamespace + "." + name + "}" }

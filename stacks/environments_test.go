@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,94 +12,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
-
-const stagingAccount = "333333333333"
-
-func threeEnvironments() string {
-	return fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"staging","account":%q},{"name":"prod","account":%q}]`,
-		devAccount, stagingAccount, prodAccount)
-}
-
-func TestEnvironmentsListAndDefaults(t *testing.T) {
-	v := validValues()
-	delete(v, DevAccountKey)
-	delete(v, ProdAccountKey)
-	v[EnvironmentsKey] = threeEnvironments() // as -c environments='[...]' passes it
-	cfg, err := NewConfig(v)
-	require.NoError(t, err)
-	assert.Equal(t, []Environment{
-		{Name: "dev", Account: devAccount, Traffic: TrafficAllAtOnce},
-		{Name: "staging", Account: stagingAccount, Traffic: TrafficCanary},
-		{Name: "prod", Account: prodAccount, Approval: true, Traffic: TrafficCanary},
-	}, cfg.Environments, "approval only before the last, all at once for the first, canary after")
-
-	// The same list as JSON in cdk.json, with explicit settings.
-	v[EnvironmentsKey] = []any{
-		map[string]any{"name": "dev", "account": devAccount, "approval": true},
-		map[string]any{"name": "prod", "account": prodAccount, "approval": false, "traffic": "linear"},
-	}
-	cfg, err = NewConfig(v)
-	require.NoError(t, err)
-	assert.True(t, cfg.Environments[0].Approval)
-	assert.Equal(t, Environment{Name: "prod", Account: prodAccount, Traffic: TrafficLinear}, cfg.Environments[1])
-
-	e := cfg.Environments[1]
-	assert.Equal(t, []string{"ProdApplicationStack", "ProdApplicationDeploymentStack", "Deploy_Prod", "Approve_Prod", "HelloLambda-prod"},
-		[]string{e.StackID(), e.DeploymentStackName(), e.DeployStage(), e.ApproveStage(), e.AppName()},
-		"one naming function gives today's names for the default environments")
-}
-
-func TestEnvironmentsReportEveryBadEntry(t *testing.T) {
-	v := validValues()
-	delete(v, DevAccountKey)
-	delete(v, ProdAccountKey)
-	v[EnvironmentsKey] = `[{"name":"dev","account":"123456789012"},` +
-		`{"name":"Staging","account":333333333333,"region":"us-west-2"},` +
-		`{"name":"dev","account":"12345","traffic":"blue-green","approval":"yes"},` +
-		`{"account":"444444444444","colour":"red"}]`
-	_, err := NewConfig(v)
-	require.Error(t, err)
-	for _, want := range []string{
-		`environments[1].name: "Staging" is not a valid name`,
-		"environments[1].account: got 333333333333; write the account ID as a quoted string",
-		"environments[1].region: per-environment regions are not supported",
-		`environments[2].name: "dev" is used twice`,
-		`environments[2].account: "12345" is not an AWS account ID`,
-		`environments[2].traffic: "blue-green" is not a traffic style`,
-		`environments[2].approval: got "yes"; use true or false`,
-		"environments[3].name: is not set",
-		"environments[3].colour: unknown key",
-	} {
-		assert.Contains(t, err.Error(), want)
-	}
-	assert.Equal(t, 1, strings.Count(err.Error(), "environments[1].account"), "each problem once")
-
-	v[EnvironmentsKey] = "dev,prod"
-	_, err = NewConfig(v)
-	assert.ErrorContains(t, err, "environments: is not a JSON list")
-}
-
-// The command line replaces what cdk.json holds: `make synth ENVIRONMENTS='[...]'` works with
-// cdk.json's placeholder pair left in place, and -c dev-account=... works with a list there.
-func TestEnvironmentsFormGivenOnTheCommandLineWins(t *testing.T) {
-	file := validValues() // cdk.json holds the shorthand
-	values := validValues()
-	values[EnvironmentsKey] = threeEnvironments()
-	cfg, err := newConfig(values, file)
-	require.NoError(t, err)
-	assert.Len(t, cfg.Environments, 3, "the list from -c replaces the pair from cdk.json")
-
-	file = map[string]any{EnvironmentsKey: threeEnvironments()} // cdk.json holds a list
-	values[DevAccountKey], values[ProdAccountKey] = "444444444444", "555555555555"
-	cfg, err = newConfig(values, file)
-	require.NoError(t, err)
-	assert.Equal(t, "555555555555", cfg.Environments[1].Account, "the pair from -c replaces the list from cdk.json")
-
-	_, err = newConfig(values, values) // both in cdk.json
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "use one form: remove dev-account, prod-account and prod-approval")
-}
 
 // threeEnvApp synthesizes dev -> staging (its own account) -> prod for the tests below.
 func threeEnvApp(t *testing.T) (*Stacks, map[string]map[string]any) {
@@ -130,16 +43,16 @@ func configuredApp(t *testing.T, list string, more map[string]any) (*Stacks, map
 	key := list + fmt.Sprint(more)
 	r, ok := environmentsApps[key]
 	if !ok {
-		v := validValues()
-		delete(v, DevAccountKey)
-		delete(v, ProdAccountKey)
-		v[EnvironmentsKey] = list
+		v := testValues()
+		delete(v, config.DevAccountKey)
+		delete(v, config.ProdAccountKey)
+		v[config.EnvironmentsKey] = list
 		for k, x := range more {
 			v[k] = x
 		}
-		cfg, err := NewConfig(v)
+		cfg, err := config.NewConfig(v)
 		require.NoError(t, err)
-		ctx, err := CDKJSONContext("../cdk.json")
+		ctx, err := config.CDKJSONContext("../cdk.json")
 		require.NoError(t, err)
 		// The built-in validation ran over the same constructs in the shared app.
 		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
@@ -169,7 +82,7 @@ func TestThreeEnvironments(t *testing.T) {
 		"CrossAccountPipelineStack", "StagingAccountRolesStack", "ProdAccountRolesStack"}, ids)
 
 	var stages []any
-	for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+	for _, r := range tmpls[config.PipelineStackID]["Resources"].(map[string]any) {
 		if get(r, "Type") == "AWS::CodePipeline::Pipeline" {
 			stages = list(get(r, "Properties", "Stages"))
 		}
@@ -178,17 +91,17 @@ func TestThreeEnvironments(t *testing.T) {
 	for _, st := range stages {
 		names = append(names, get(st, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage,
+	assert.Equal(t, []any{"Source", "Build", config.ApproveUpdateStage, config.UpdatePipelineStage, "Deploy_Dev", config.CheckRolesStage,
 		"Deploy_Staging", "Approve_Prod", "Deploy_Prod"}, names,
 		"one deploy stage per environment in order; the roles of both other accounts checked before the first of them; approval only before the last")
 	for _, st := range stages {
-		if get(st, "Name") != CheckRolesStage {
+		if get(st, "Name") != config.CheckRolesStage {
 			continue
 		}
 		require.Len(t, list(get(st, "Actions")), 2, "one check per other account")
 		ref := get(st, "Actions", 0, "Configuration", "ProjectName", "Ref").(string)
 		var fixes map[string]string
-		for _, v := range list(get(tmpls[PipelineStackID]["Resources"].(map[string]any)[ref], "Properties", "Environment", "EnvironmentVariables")) {
+		for _, v := range list(get(tmpls[config.PipelineStackID]["Resources"].(map[string]any)[ref], "Properties", "Environment", "EnvironmentVariables")) {
 			if get(v, "Name") == "FIXES" {
 				require.NoError(t, json.Unmarshal([]byte(get(v, "Value").(string)), &fixes))
 			}
@@ -210,7 +123,7 @@ func TestThreeEnvironments(t *testing.T) {
 		assert.Equal(t, "ROLLBACK", get(st, "OnFailure", "Result"), name)
 	}
 
-	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, PipelineRoleName)
+	pipelineRole := fmt.Sprintf("arn:aws:iam::%s:role/%s", devAccount, config.PipelineRoleName)
 	for _, c := range []struct{ stack, account, env string }{
 		{"StagingAccountRolesStack", stagingAccount, "staging"},
 		{"ProdAccountRolesStack", prodAccount, "prod"},
@@ -223,20 +136,20 @@ func TestThreeEnvironments(t *testing.T) {
 				}
 				name := get(r, "Properties", "RoleName").(string)
 				roleNames = append(roleNames, name)
-				if name == CrossAccountRoleName {
+				if name == config.CrossAccountRoleName {
 					assert.Equal(t, map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": pipelineRole}},
 						get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 0, "Condition"), "only the pipeline role may assume it")
-					assert.Equal(t, RolesCheckSession, get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 1, "Condition",
+					assert.Equal(t, config.RolesCheckSession, get(r, "Properties", "AssumeRolePolicyDocument", "Statement", 1, "Condition",
 						"StringEquals", "sts:RoleSessionName"), "and the roles check, in its read-only session")
 				}
 			}
-			env := Environment{Name: c.env}
-			assert.ElementsMatch(t, []string{CrossAccountRoleName, DeploymentRoleNameFor(env)}, roleNames)
+			env := config.Environment{Name: c.env}
+			assert.ElementsMatch(t, []string{config.CrossAccountRoleName, config.DeploymentRoleNameFor(env)}, roleNames)
 			text := fmt.Sprint(tmpls[c.stack])
 			assert.Contains(t, text, env.AppName(), "the deployment role covers its application")
 			for _, other := range []string{"dev", "staging", "prod"} {
 				if other != c.env {
-					assert.NotContains(t, text, AppName(other)+"/", "%s's roles must not reach %s's application", c.stack, other)
+					assert.NotContains(t, text, config.Environment{Name: other}.AppName()+"/", "%s's roles must not reach %s's application", c.stack, other)
 				}
 			}
 		})
@@ -245,46 +158,20 @@ func TestThreeEnvironments(t *testing.T) {
 	// The key and bucket policies name exactly the roles of the other accounts.
 	keyText := ""
 	for _, typ := range []string{"AWS::KMS::Key", "AWS::S3::BucketPolicy"} {
-		for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+		for _, r := range tmpls[config.PipelineStackID]["Resources"].(map[string]any) {
 			if get(r, "Type") == typ {
 				keyText += fmt.Sprint(r)
 			}
 		}
 	}
 	for _, arn := range []string{
-		"arn:aws:iam::" + stagingAccount + ":role/" + CrossAccountRoleName,
-		"arn:aws:iam::" + stagingAccount + ":role/" + DeploymentRoleNameFor(Environment{Name: "staging"}),
-		"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName,
-		"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + config.CrossAccountRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + config.DeploymentRoleNameFor(config.Environment{Name: "staging"}),
+		"arn:aws:iam::" + prodAccount + ":role/" + config.CrossAccountRoleName,
+		"arn:aws:iam::" + prodAccount + ":role/" + config.DeploymentRoleName,
 	} {
 		assert.Contains(t, keyText, arn)
 	}
-}
-
-// The Makefile's operational targets read the environments through `cdk-app environments`.
-func TestRosterFollowsTheCommandLine(t *testing.T) {
-	cdkJSON := filepath.Join(t.TempDir(), "cdk.json")
-	require.NoError(t, os.WriteFile(cdkJSON, []byte(`{"context": {"dev-account": "111111111111", "prod-account": "222222222222", "region": "us-east-1", "branch": "main"}}`), 0o644))
-	cfg, err := loadConfigFrom(cdkJSON, nil)
-	require.NoError(t, err, "cdk.json alone configures the app")
-	assert.Equal(t, "dev\t111111111111\tDevApplicationStack\tDevApplicationDeploymentStack\tHelloLambda-dev\t-\n"+
-		"prod\t222222222222\tProdApplicationStack\tProdApplicationDeploymentStack\tHelloLambda-prod\tProdAccountRolesStack\n", Roster(cfg),
-		"a pair in cdk.json")
-
-	cfg, err = loadConfigFrom(cdkJSON, []string{"-c", EnvironmentsKey + "=" + threeEnvironments(), "-c", RegionKey + "=eu-west-1"})
-	require.NoError(t, err)
-	var names, roles []string
-	for _, line := range strings.Split(strings.TrimSpace(Roster(cfg)), "\n") {
-		f := strings.Split(line, "\t")
-		names, roles = append(names, f[0]), append(roles, f[5])
-	}
-	assert.Equal(t, []string{"dev", "staging", "prod"}, names, "a list on the command line replaces cdk.json's pair")
-	assert.Equal(t, []string{"-", "StagingAccountRolesStack", "ProdAccountRolesStack"}, roles)
-
-	_, err = loadConfigFrom(cdkJSON, []string{"-c", "region"})
-	assert.ErrorContains(t, err, "key=value")
-	_, err = LoadConfigFromArgs(nil)
-	assert.NoError(t, err, "the repository's own cdk.json configures the app")
 }
 
 // deploymentConfigOf returns the CodeDeploy config of an application template.
@@ -328,13 +215,13 @@ func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
 		assert.Contains(t, deploymentConfigOf(t, tmpls[stack]), want, "%s: all-at-once first, canary after by default", stack)
 	}
 	remoteRoles := []string{
-		"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName,
-		"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
-		"arn:aws:iam::" + stagingAccount + ":role/" + CrossAccountRoleName,
-		"arn:aws:iam::" + stagingAccount + ":role/" + DeploymentRoleNameFor(Environment{Name: "staging"}),
+		"arn:aws:iam::" + prodAccount + ":role/" + config.CrossAccountRoleName,
+		"arn:aws:iam::" + prodAccount + ":role/" + config.DeploymentRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + config.CrossAccountRoleName,
+		"arn:aws:iam::" + stagingAccount + ":role/" + config.DeploymentRoleNameFor(config.Environment{Name: "staging"}),
 	}
 	slices.Sort(remoteRoles)
-	for _, r := range tmpls[PipelineStackID]["Resources"].(map[string]any) {
+	for _, r := range tmpls[config.PipelineStackID]["Resources"].(map[string]any) {
 		switch get(r, "Type") {
 		case "AWS::KMS::Key":
 			var others []string
@@ -350,15 +237,15 @@ func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
 	}
 }
 
-// Two environments may share an account: one roles stack, one deployment role per environment,
-// each scoped to its own application, and a cross-account role that drives both stacks and no
-// other.
+// Two environments may share an account: one roles stack, named after the first of them like
+// every roles stack, one deployment role per environment, each scoped to its own application,
+// and a cross-account role that drives both stacks and no other.
 func TestEnvironmentsSharingAnAccount(t *testing.T) {
 	s, tmpls := environmentsApp(t, fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"qa","account":%q},{"name":"prod","account":%q}]`,
 		devAccount, prodAccount, prodAccount))
 	require.Len(t, s.Roles, 1, "one roles stack for the shared account")
-	assert.Equal(t, "ProdAccountRolesStack", *s.Roles[0].StackName())
-	tmpl := tmpls["ProdAccountRolesStack"]
+	assert.Equal(t, "QaAccountRolesStack", *s.Roles[0].StackName())
+	tmpl := tmpls["QaAccountRolesStack"]
 
 	policies := map[string]string{} // role name -> its policies' text
 	roleNames := map[string]string{}
@@ -375,14 +262,14 @@ func TestEnvironmentsSharingAnAccount(t *testing.T) {
 			}
 		}
 	}
-	assert.ElementsMatch(t, []string{CrossAccountRoleName, DeploymentRoleName, DeploymentRoleNameFor(Environment{Name: "qa"})}, slices.Collect(maps.Values(roleNames)))
-	cross := policies[CrossAccountRoleName]
+	assert.ElementsMatch(t, []string{config.CrossAccountRoleName, config.DeploymentRoleName, config.DeploymentRoleNameFor(config.Environment{Name: "qa"})}, slices.Collect(maps.Values(roleNames)))
+	cross := policies[config.CrossAccountRoleName]
 	assert.Contains(t, cross, "stack/QaApplicationDeploymentStack/*")
 	assert.Contains(t, cross, "stack/ProdApplicationDeploymentStack/*")
 	assert.NotContains(t, cross, "DevApplicationDeploymentStack")
-	for env, own := range map[string]string{"qa": DeploymentRoleNameFor(Environment{Name: "qa"}), "prod": DeploymentRoleName} {
+	for env, own := range map[string]string{"qa": config.DeploymentRoleNameFor(config.Environment{Name: "qa"}), "prod": config.DeploymentRoleName} {
 		other := map[string]string{"qa": "prod", "prod": "qa"}[env]
-		assert.Contains(t, policies[own], AppName(env)+"/", "%s's deployment role covers its application", env)
-		assert.NotContains(t, policies[own], AppName(other)+"/", "%s's deployment role does not reach %s's", env, other)
+		assert.Contains(t, policies[own], config.Environment{Name: env}.AppName()+"/", "%s's deployment role covers its application", env)
+		assert.NotContains(t, policies[own], config.Environment{Name: other}.AppName()+"/", "%s's deployment role does not reach %s's", env, other)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden templates in testdata/ (make update-golden)")
@@ -26,10 +28,10 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 func TestGolden(t *testing.T) {
 	// Every snapshot on disk must belong to a stack: one left behind by a renamed or removed
 	// stack would otherwise go stale without a word.
-	files, err := filepath.Glob(filepath.Join("testdata", TemplateFile("*")))
+	files, err := filepath.Glob(filepath.Join("testdata", config.TemplateFile("*")))
 	require.NoError(t, err)
 	for _, f := range files {
-		id := strings.TrimSuffix(filepath.Base(f), TemplateFile(""))
+		id := strings.TrimSuffix(filepath.Base(f), config.TemplateFile(""))
 		if _, ok := raw[id]; !ok {
 			t.Errorf("%s has no stack %s in the app: delete the snapshot if the stack is gone on purpose", f, id)
 		}
@@ -39,7 +41,7 @@ func TestGolden(t *testing.T) {
 			text, err := json.MarshalIndent(tmpl, "", "  ")
 			require.NoError(t, err)
 			got := assetHash.ReplaceAll(text, []byte("<asset-hash>"))
-			path := filepath.Join("testdata", TemplateFile(id))
+			path := filepath.Join("testdata", config.TemplateFile(id))
 			if *update {
 				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
 				return

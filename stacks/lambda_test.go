@@ -8,10 +8,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 func TestLambdaStack(t *testing.T) {
-	tmpl := templates[LambdaStackID]
+	tmpl := templates[config.LambdaStackID]
 	expect(t, "the test function runs on a supported Python (3.8 can no longer be deployed)", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props{
 			"Runtime":       "python3.13",
@@ -19,7 +21,7 @@ func TestLambdaStack(t *testing.T) {
 			"Architectures": []any{"arm64"},
 		})
 	})
-	_, fn := onlyResource(t, LambdaStackID, "AWS::Lambda::Function")
+	_, fn := onlyResource(t, config.LambdaStackID, "AWS::Lambda::Function")
 	code := get(fn, "Properties", "Code")
 	assert.NotNil(t, get(code, "S3Bucket"), "code comes from an uploaded asset, not inline")
 	assert.Regexp(t, `^[0-9a-f]{64}\.zip$`, get(code, "S3Key"), "the asset key is the content hash of lambda/python")
@@ -32,7 +34,7 @@ func TestLambdaStack(t *testing.T) {
 }
 
 func TestLambdaAssetShipsOnlyTheHandler(t *testing.T) {
-	_, fn := onlyResource(t, LambdaStackID, "AWS::Lambda::Function")
+	_, fn := onlyResource(t, config.LambdaStackID, "AWS::Lambda::Function")
 	key, _ := get(fn, "Properties", "Code", "S3Key").(string)
 	files, err := readDirNames(filepath.Join(*assembly.Directory(), "asset."+strings.TrimSuffix(key, ".zip")))
 	if assert.NoError(t, err, "the staged asset folder is named after the S3 key's hash") {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // AWS service limits the synthesized output touches, each with where it is documented.
@@ -64,7 +66,7 @@ func limitsEnvironments(n int) string {
 func TestLimitsHoldUpToTenEnvironments(t *testing.T) {
 	for _, n := range []int{1, 5, 8, 10} {
 		t.Run(fmt.Sprintf("%d environments", n), func(t *testing.T) {
-			s, tmpls := configuredApp(t, limitsEnvironments(n), map[string]any{NotificationsKey: `["ops@example.com","lead@example.com"]`})
+			s, tmpls := configuredApp(t, limitsEnvironments(n), map[string]any{config.NotificationsKey: `["ops@example.com","lead@example.com"]`})
 			require.Len(t, s.Applications, n)
 			checkLimits(t, tmpls)
 		})
@@ -81,7 +83,7 @@ func checkLimits(t *testing.T, tmpls map[string]map[string]any) {
 		text, err := json.MarshalIndent(tmpl, "", " ")
 		require.NoError(t, err)
 		limit, how := inlineTemplateBytes, "inline"
-		if id == PipelineStackID || id == RepositoryStackID || id == LambdaStackID {
+		if id == config.PipelineStackID || id == config.RepositoryStackID || id == config.LambdaStackID {
 			limit, how = s3TemplateBytes, "through S3"
 		}
 		assert.LessOrEqual(t, len(text), limit, "%s is %d bytes, over CloudFormation's %d for a template sent %s", id, len(text), limit, how)
@@ -91,7 +93,7 @@ func checkLimits(t *testing.T, tmpls map[string]map[string]any) {
 		}
 	}
 	checkPolicySizes(t, tmpls)
-	stages := list(get(onlyIn(t, tmpls[PipelineStackID], "AWS::CodePipeline::Pipeline"), "Properties", "Stages"))
+	stages := list(get(onlyIn(t, tmpls[config.PipelineStackID], "AWS::CodePipeline::Pipeline"), "Properties", "Stages"))
 	assert.LessOrEqual(t, len(stages), maxStages, "stages per pipeline")
 	variable := regexp.MustCompile(`#\{[A-Za-z0-9_@-]+\.([A-Z_]+)\}`)
 	for _, st := range stages {

@@ -11,16 +11,20 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // Test accounts. They differ from cdk.json's placeholders on purpose: a test that passes only
 // because some value happens to equal the shipped placeholder would hide a hard-coded account.
-var testConfig = Config{
-	Environments:   shorthandEnvironments(devAccount, prodAccount, true),
+var testConfig = config.Config{
+	Environments:   config.ShorthandEnvironments(devAccount, prodAccount, true),
 	Region:         "eu-west-1",
 	RepositoryName: "team-repo",
 	Branch:         "trunk",
-	shorthand:      true,
+	AppName:        config.DefaultAppName,
+	SmokeTest:      config.DefaultSmokeTest,
+	Shorthand:      true,
 }
 
 const devAccount, prodAccount = "123456789012", "210987654321"
@@ -32,7 +36,7 @@ var (
 	ProdApplicationStackID  = prodEnv.StackID()
 	DevDeploymentStackName  = devEnv.DeploymentStackName()
 	ProdDeploymentStackName = prodEnv.DeploymentStackName()
-	ProdRolesStackID        = RolesStackID([]Environment{prodEnv})
+	ProdRolesStackID        = config.RolesStackID([]config.Environment{prodEnv})
 )
 
 // One synthesized app for the whole package: a jsii start and a synth cost seconds, an
@@ -68,7 +72,7 @@ func run(m *testing.M) int {
 }
 
 func synthOnce() error {
-	ctx, err := CDKJSONContext("../cdk.json")
+	ctx, err := config.CDKJSONContext("../cdk.json")
 	if err != nil {
 		return err
 	}
@@ -116,7 +120,7 @@ func expect(t *testing.T, why string, check func()) {
 	}
 }
 
-// props is shorthand for the object patterns the assertions take.
+// props is Shorthand for the object patterns the assertions take.
 type props = map[string]any
 
 func like(p props) assertions.Matcher { return assertions.Match_ObjectLike(&p) }
@@ -176,7 +180,7 @@ func deployActionIn(stage any) any {
 }
 
 // deployStageActions is the order of the actions of every deploy stage.
-var deployStageActions = []string{"1:" + VerifyArtifactsAction, "2:Deploy", "3:Smoke_Test"}
+var deployStageActions = []string{"1:" + config.VerifyArtifactsAction, "2:Deploy", "3:Smoke_Test"}
 
 // get walks a decoded JSON value by keys and indexes.
 func get(v any, path ...any) any {
@@ -234,4 +238,28 @@ func jsonFile(path string) (map[string]any, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return v, nil
+}
+
+// envNamed returns the test config's environment of that name.
+func envNamed(name string) config.Environment {
+	for _, e := range testConfig.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	panic("no test environment " + name)
+}
+
+// testValues is testConfig as the raw context values a user would set.
+func testValues() map[string]any {
+	return map[string]any{config.DevAccountKey: devAccount, config.ProdAccountKey: prodAccount,
+		config.RegionKey: testConfig.Region, config.BranchKey: testConfig.Branch}
+}
+
+const stagingAccount = "333333333333"
+
+// threeEnvironments is dev -> staging (its own account) -> prod, as -c environments='[...]' gives it.
+func threeEnvironments() string {
+	return fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"staging","account":%q},{"name":"prod","account":%q}]`,
+		devAccount, stagingAccount, prodAccount)
 }

@@ -18,11 +18,12 @@ import (
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // PipelineStackProps configures the pipeline in the first environment's account.
 type PipelineStackProps struct {
-	Config Config
+	Config config.Config
 	// The application stacks whose templates the pipeline deploys, one per environment in
 	// deployment order; their LambdaCode tells the deploy actions which parameters receive the
 	// build output.
@@ -60,14 +61,14 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	// that the prod roles may use: the AWS managed S3 key cannot be shared across accounts.
 	s.ArtifactKey = awskms.NewKey(stack, jsii.String("ArtifactKey"), &awskms.KeyProps{
 		Alias:             jsii.String("alias/cross-account-pipeline-artifacts"),
-		Description:       jsii.String("Encrypts the artifacts of " + PipelineName),
+		Description:       jsii.String("Encrypts the artifacts of " + config.PipelineName),
 		EnableKeyRotation: jsii.Bool(true),
 		// The retained bucket's objects stay readable only while the key exists; a create that
 		// rolls back leaves no orphaned key behind.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	s.ArtifactBucket = awss3.NewBucket(stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
-		BucketName:        jsii.String(ArtifactBucketName(home)),
+		BucketName:        jsii.String(config.ArtifactBucketName(home)),
 		Encryption:        awss3.BucketEncryption_KMS,
 		EncryptionKey:     s.ArtifactKey,
 		BucketKeyEnabled:  jsii.Bool(true),
@@ -89,7 +90,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 				AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
 				Description: jsii.String("Used by CloudFormation to create " + env.DeploymentStackName()),
 			})
-			values := policyValues(stack, env, ArtifactBucketName(home), *s.ArtifactKey.KeyArn())
+			values := policyValues(stack, env, config.ArtifactBucketName(home), *s.ArtifactKey.KeyArn())
 			if err := attachPolicy(role, "", policies.DeploymentRole, values, nil); err != nil {
 				return nil, err
 			}
@@ -101,9 +102,9 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			continue
 		}
 		if _, ok := s.CrossAccountRoles[env.Account]; !ok {
-			s.CrossAccountRoles[env.Account] = importRole(stack, env.Title()+"CrossAccountRole", env.Account, CrossAccountRoleName)
+			s.CrossAccountRoles[env.Account] = importRole(stack, env.Title()+"CrossAccountRole", env.Account, config.CrossAccountRoleName)
 		}
-		role := importRole(stack, env.Title()+"DeploymentRole", env.Account, DeploymentRoleNameFor(env))
+		role := importRole(stack, env.Title()+"DeploymentRole", env.Account, config.DeploymentRoleNameFor(env))
 		s.DeploymentRoles[env.Name] = role
 		// CloudFormation in the other account makes Lambda fetch the code from this bucket with
 		// the deployment role's credentials, so that role needs the artifacts too. The pipeline
@@ -147,7 +148,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	cdkOut := awscodepipeline.NewArtifact(jsii.String(CdkArtifact), nil)
 	var templates []string
 	for _, app := range props.Applications {
-		templates = append(templates, TemplateFile(*app.StackName()))
+		templates = append(templates, config.TemplateFile(*app.StackName()))
 	}
 	digests, err := newArtifactDigests(stack, s.ArtifactBucket, cdkOut, lambdaOut, templates)
 	if err != nil {
@@ -224,15 +225,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 
 	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
 	pipelineRole := awsiam.NewRole(stack, jsii.String("PipelineRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(PipelineRoleName),
+		RoleName:    jsii.String(config.PipelineRoleName),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
-		Description: jsii.String("Service role of " + PipelineName + "; the only principal the " + remoteNames(cfg) + " roles trust"),
+		Description: jsii.String("Service role of " + config.PipelineName + "; the only principal the " + remoteNames(cfg) + " roles trust"),
 	})
 	s.Pipeline = awscodepipeline.NewPipeline(stack, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
-		PipelineName:   jsii.String(PipelineName),
+		PipelineName:   jsii.String(config.PipelineName),
 		Role:           pipelineRole,
 		PipelineType:   awscodepipeline.PipelineType_V2,
-		ExecutionMode:  awscodepipeline.ExecutionMode(cfg.executionMode()),
+		ExecutionMode:  awscodepipeline.ExecutionMode(cfg.ExecutionModeOrDefault()),
 		ArtifactBucket: s.ArtifactBucket,
 		Stages:         &stages,
 		Variables:      &[]awscodepipeline.Variable{restartedFor()},
@@ -260,11 +261,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			Reason: "CDK's policy for the " + localNames + " deploy action: read-only describe/get variants on the one application " +
 				"stack, whose ARN ends in an ID CloudFormation generates."})...)
 
-	awscdk.NewCfnOutput(stack, jsii.String(ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
-		Description: jsii.String("Pass to " + rolesStackList(cfg) + " as parameter " + ArtifactKeyArnParameter),
+	awscdk.NewCfnOutput(stack, jsii.String(config.ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
+		Description: jsii.String("Pass to " + rolesStackList(cfg) + " as parameter " + config.ArtifactKeyArnParameter),
 		Value:       s.ArtifactKey.KeyArn(),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String(ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
+	awscdk.NewCfnOutput(stack, jsii.String(config.ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
 	awscdk.NewCfnOutput(stack, jsii.String("PipelineName"), &awscdk.CfnOutputProps{Value: s.Pipeline.PipelineName()})
 
 	return s, nil
@@ -286,7 +287,7 @@ type deployStage struct {
 	// with a new API URL and downtime.
 	ReplaceOnFailure bool
 	// Window, when set, holds the stage at its entry until the deployment window opens.
-	Window *DeploymentWindow
+	Window *config.DeploymentWindow
 }
 
 // props builds the stage. verify checks the artifacts' digests first; the smoke test sits in the
@@ -298,7 +299,7 @@ func (d deployStage) props(verify awscodepipeline.IAction, smoke awscodebuild.IP
 		RunOrder:           jsii.Number(2),
 		VariablesNamespace: jsii.String(d.Name),
 		StackName:          jsii.String(d.StackName),
-		TemplatePath:       cdkOut.AtPath(jsii.String(TemplateFile(*d.App.StackName()))),
+		TemplatePath:       cdkOut.AtPath(jsii.String(config.TemplateFile(*d.App.StackName()))),
 		AdminPermissions:   jsii.Bool(false),
 		DeploymentRole:     d.DeploymentRole,
 		CfnCapabilities:    &[]awscdk.CfnCapabilities{awscdk.CfnCapabilities_ANONYMOUS_IAM},
@@ -349,7 +350,7 @@ func (d deployStage) props(verify awscodepipeline.IAction, smoke awscodebuild.IP
 
 // sourceAction starts the pipeline on every push to the configured branch: from CodeCommit by
 // default, or from GitHub through an AWS CodeConnections connection when one is configured.
-func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifact) awscodepipeline.IAction {
+func sourceAction(stack awscdk.Stack, cfg config.Config, output awscodepipeline.Artifact) awscodepipeline.IAction {
 	if cfg.UsesGitHub() {
 		owner, repo, _ := strings.Cut(cfg.GitHubRepository, "/")
 		return awscodepipelineactions.NewCodeStarConnectionsSourceAction(&awscodepipelineactions.CodeStarConnectionsSourceActionProps{
@@ -360,7 +361,7 @@ func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifac
 			Branch:             jsii.String(cfg.Branch),
 			Output:             output,
 			TriggerOnPush:      jsii.Bool(true),
-			VariablesNamespace: jsii.String(SourceNamespace),
+			VariablesNamespace: jsii.String(config.SourceNamespace),
 		})
 	}
 	return awscodepipelineactions.NewCodeCommitSourceAction(&awscodepipelineactions.CodeCommitSourceActionProps{
@@ -369,7 +370,7 @@ func sourceAction(stack awscdk.Stack, cfg Config, output awscodepipeline.Artifac
 		Branch:             jsii.String(cfg.Branch),
 		Output:             output,
 		Trigger:            awscodepipelineactions.CodeCommitTrigger_EVENTS,
-		VariablesNamespace: jsii.String(SourceNamespace),
+		VariablesNamespace: jsii.String(config.SourceNamespace),
 	})
 }
 
@@ -380,7 +381,7 @@ func importRole(stack awscdk.Stack, id, account, name string) awsiam.IRole {
 }
 
 // deployList describes where the pipeline deploys: "dev and to prod account 222222222222".
-func deployList(cfg Config) string {
+func deployList(cfg config.Config) string {
 	var parts []string
 	for _, e := range cfg.Environments {
 		p := e.Name
@@ -396,7 +397,7 @@ func deployList(cfg Config) string {
 }
 
 // remoteNames names the environments of other accounts: "prod", "staging and prod".
-func remoteNames(cfg Config) string {
+func remoteNames(cfg config.Config) string {
 	var names []string
 	for _, e := range cfg.Environments {
 		if e.Account != cfg.PipelineAccount() {
@@ -407,23 +408,18 @@ func remoteNames(cfg Config) string {
 }
 
 // rolesStackList names the roles stacks that take the artifact key's ARN.
-func rolesStackList(cfg Config) string {
+func rolesStackList(cfg config.Config) string {
 	var ids []string
-	for _, account := range RemoteAccounts(cfg) {
-		ids = append(ids, RolesStackID(EnvironmentsIn(cfg, account)))
+	for _, account := range config.RemoteAccounts(cfg) {
+		ids = append(ids, config.RolesStackID(config.EnvironmentsIn(cfg, account)))
 	}
 	return strings.Join(ids, " and ")
 }
 
 // trafficText says how CodeDeploy shifts an environment's traffic, for the approver.
-func trafficText(t Traffic) string {
-	switch t {
-	case TrafficCanary:
-		return "10% canary for 5 minutes, rolled back on errors"
-	case TrafficLinear:
-		return "10% more every minute, rolled back on errors"
-	}
-	return "all traffic at once, rolled back on errors"
+func trafficText(t config.Traffic) string {
+	style, _ := t.Style()
+	return style.Text + ", rolled back on errors"
 }
 
 // approvalText tells the approver what the previous environment showed, what approving does,
@@ -439,11 +435,13 @@ func approvalText(apps []*ApplicationStack, i int) string {
 
 // synthEnvironment is what CDK_Synth synthesizes with: the config the pipeline was deployed
 // with, so no account ID needs to be committed. The Makefile turns these into -c flags.
-func synthEnvironment(cfg Config) map[string]string {
+func synthEnvironment(cfg config.Config) map[string]string {
 	env := map[string]string{
 		"REGION":          cfg.Region,
 		"REPOSITORY_NAME": cfg.RepositoryName,
 		"BRANCH":          cfg.Branch,
+		// The app's name scopes every deployment role; a push must not change it.
+		"APP_NAME": cfg.AppName,
 	}
 	if cfg.Notifications.Enabled() {
 		env["NOTIFICATIONS"] = cfg.Notifications.TopicArn
@@ -452,35 +450,18 @@ func synthEnvironment(cfg Config) map[string]string {
 			env["NOTIFICATIONS"] = string(list)
 		}
 	}
-	if cfg.executionMode() != ExecutionModeQueued {
-		env["EXECUTION_MODE"] = cfg.executionMode()
+	if cfg.ExecutionModeOrDefault() != config.ExecutionModeQueued {
+		env["EXECUTION_MODE"] = cfg.ExecutionModeOrDefault()
 	}
-	if cfg.shorthand {
+	if cfg.Shorthand {
 		env["DEV_ACCOUNT"], env["PROD_ACCOUNT"] = cfg.Environments[0].Account, cfg.Environments[1].Account
 		if !cfg.Environments[1].Approval {
 			env["PROD_APPROVAL"] = "false"
 		}
 		return env
 	}
-	env["ENVIRONMENTS"] = environmentsJSON(cfg.Environments)
+	env["ENVIRONMENTS"] = config.EnvironmentsJSON(cfg.Environments)
 	return env
-}
-
-// environmentsJSON writes environments in the form of the environments key.
-func environmentsJSON(envs []Environment) string {
-	type entry struct {
-		Name     string            `json:"name"`
-		Account  string            `json:"account"`
-		Approval bool              `json:"approval"`
-		Traffic  Traffic           `json:"traffic"`
-		Window   *DeploymentWindow `json:"deployment-window,omitempty"`
-	}
-	out := make([]entry, len(envs))
-	for i, e := range envs {
-		out[i] = entry{e.Name, e.Account, e.Approval, e.Traffic, e.Window}
-	}
-	b, _ := json.Marshal(out)
-	return string(b)
 }
 
 // artifactLifecycle expires only what nothing can roll back to. Pipeline artifacts (under the
@@ -490,7 +471,7 @@ func environmentsJSON(envs []Environment) string {
 // the bucket (builds now keep none there), expire under their own prefix.
 func artifactLifecycle() *[]*awss3.LifecycleRule {
 	return &[]*awss3.LifecycleRule{
-		{Id: jsii.String("ExpireBuildCaches"), Prefix: jsii.String(BuildCachePrefix), Expiration: awscdk.Duration_Days(jsii.Number(BuildCacheDays))},
+		{Id: jsii.String("ExpireBuildCaches"), Prefix: jsii.String(config.BuildCachePrefix), Expiration: awscdk.Duration_Days(jsii.Number(config.BuildCacheDays))},
 		{Id: jsii.String("AbortIncompleteUploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // pipelineStages returns the Stages property of the pipeline.
 func pipelineStages(t *testing.T) []any {
 	t.Helper()
-	_, p := onlyResource(t, PipelineStackID, "AWS::CodePipeline::Pipeline")
+	_, p := onlyResource(t, config.PipelineStackID, "AWS::CodePipeline::Pipeline")
 	return list(get(p, "Properties", "Stages"))
 }
 
@@ -45,7 +47,7 @@ func TestPipelineStages(t *testing.T) {
 	for _, s := range pipelineStages(t) {
 		names = append(names, get(s, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage, "Approve_Prod", "Deploy_Prod"}, names,
+	assert.Equal(t, []any{"Source", "Build", config.ApproveUpdateStage, config.UpdatePipelineStage, "Deploy_Dev", config.CheckRolesStage, "Approve_Prod", "Deploy_Prod"}, names,
 		"the pipeline updates itself before any deploy; prod is deployed only after dev, a current roles stack, and a person's approval")
 
 	src := action(t, "Source", "CodeCommit_Source")
@@ -53,7 +55,7 @@ func TestPipelineStages(t *testing.T) {
 	assert.Equal(t, testConfig.Branch, get(src, "Configuration", "BranchName"), "the configured branch, not the CDK default master")
 	assert.Equal(t, false, get(src, "Configuration", "PollForSourceChanges"), "pushes start the pipeline through an event rule, not polling")
 	expect(t, "every push to the branch starts the pipeline", func() {
-		templates[PipelineStackID].HasResourceProperties(jsii.String("AWS::Events::Rule"), props{
+		templates[config.PipelineStackID].HasResourceProperties(jsii.String("AWS::Events::Rule"), props{
 			"EventPattern": like(props{
 				"source": []any{"aws.codecommit"},
 				"detail": like(props{"referenceName": []any{testConfig.Branch}}),
@@ -68,7 +70,7 @@ func TestPipelineStages(t *testing.T) {
 }
 
 func TestPipelineDeployActions(t *testing.T) {
-	devRoleID := logicalID(t, built.Pipeline.Stack, built.Pipeline.LocalDeploymentRoles[DevStage])
+	devRoleID := logicalID(t, built.Pipeline.Stack, built.Pipeline.LocalDeploymentRoles[config.DevStage])
 	cases := []struct {
 		stage, stackName, template string
 		// Only dev may replace a failed stack: REPLACE_ON_FAILURE deletes a stack in any failed
@@ -76,11 +78,11 @@ func TestPipelineDeployActions(t *testing.T) {
 		actionMode                 string
 		deploymentRole, actionRole any
 	}{
-		{"Deploy_Dev", DevDeploymentStackName, "CdkBuildOutput::" + TemplateFile(DevApplicationStackID), "REPLACE_ON_FAILURE",
+		{"Deploy_Dev", DevDeploymentStackName, "CdkBuildOutput::" + config.TemplateFile(DevApplicationStackID), "REPLACE_ON_FAILURE",
 			props{"Fn::GetAtt": []any{devRoleID, "Arn"}}, nil},
-		{"Deploy_Prod", ProdDeploymentStackName, "CdkBuildOutput::" + TemplateFile(ProdApplicationStackID), "CREATE_UPDATE",
-			"arn:aws:iam::" + prodAccount + ":role/" + DeploymentRoleName,
-			"arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName},
+		{"Deploy_Prod", ProdDeploymentStackName, "CdkBuildOutput::" + config.TemplateFile(ProdApplicationStackID), "CREATE_UPDATE",
+			"arn:aws:iam::" + prodAccount + ":role/" + config.DeploymentRoleName,
+			"arn:aws:iam::" + prodAccount + ":role/" + config.CrossAccountRoleName},
 	}
 	for _, c := range cases {
 		t.Run(c.stage, func(t *testing.T) {
@@ -122,7 +124,7 @@ func TestDeployStagesOrder(t *testing.T) {
 	stages := pipelineStages(t)
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Dev"),
 		"dev is smoke-tested after it is deployed and before prod is considered")
-	assert.Equal(t, []string{"1:" + PreviewAction, "2:Approve"}, actionOrder(stages, "Approve_Prod"),
+	assert.Equal(t, []string{"1:" + config.PreviewAction, "2:Approve"}, actionOrder(stages, "Approve_Prod"),
 		"a person approves before prod is deployed, in a stage of its own")
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Prod"),
 		"prod is smoke-tested after it is deployed, in the same stage, so a failed smoke test rolls the stage back")
@@ -135,8 +137,8 @@ func TestDeployStagesOrder(t *testing.T) {
 
 func TestSmokeTestsCallTheDeployedEndpoint(t *testing.T) {
 	for _, c := range []struct{ stage, appStage, appStack string }{
-		{"Deploy_Dev", DevStage, DevApplicationStackID},
-		{"Deploy_Prod", ProdStage, ProdApplicationStackID},
+		{"Deploy_Dev", config.DevStage, DevApplicationStackID},
+		{"Deploy_Prod", config.ProdStage, ProdApplicationStackID},
 	} {
 		t.Run(c.stage, func(t *testing.T) {
 			smoke := action(t, c.stage, "Smoke_Test")
@@ -162,9 +164,9 @@ func TestSmokeTestsCallTheDeployedEndpoint(t *testing.T) {
 }
 
 func TestArtifactStore(t *testing.T) {
-	tmpl := templates[PipelineStackID]
-	keyID, _ := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
-	bucketID, _ := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
+	tmpl := templates[config.PipelineStackID]
+	keyID, _ := onlyResource(t, config.PipelineStackID, "AWS::KMS::Key")
+	bucketID, _ := onlyResource(t, config.PipelineStackID, "AWS::S3::Bucket")
 	expect(t, "the artifact key rotates", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), props{"EnableKeyRotation": true})
 	})
@@ -200,7 +202,7 @@ func TestArtifactStore(t *testing.T) {
 			},
 		})
 	})
-	for _, out := range []string{ArtifactKeyArnOutput, ArtifactBucketNameOutput} {
+	for _, out := range []string{config.ArtifactKeyArnOutput, config.ArtifactBucketNameOutput} {
 		expect(t, "the prod roles stack needs the key ARN; users need the bucket", func() {
 			tmpl.HasOutput(jsii.String(out), assertions.Match_AnyValue())
 		})
@@ -208,8 +210,8 @@ func TestArtifactStore(t *testing.T) {
 }
 
 func TestBuildProjects(t *testing.T) {
-	keyID, _ := onlyResource(t, PipelineStackID, "AWS::KMS::Key")
-	projects := resourcesOf(PipelineStackID, "AWS::CodeBuild::Project")
+	keyID, _ := onlyResource(t, config.PipelineStackID, "AWS::KMS::Key")
+	projects := resourcesOf(config.PipelineStackID, "AWS::CodeBuild::Project")
 	require.Len(t, projects, 7, "application build, synth, smoke test; and the trusted pipeline changes, update, roles check and artifact digests")
 	for id, p := range projects {
 		assert.Equal(t, props{"Fn::GetAtt": []any{keyID, "Arn"}}, get(p, "Properties", "EncryptionKey"),
@@ -242,14 +244,15 @@ func TestBuildProjects(t *testing.T) {
 		"REGION":          testConfig.Region,
 		"REPOSITORY_NAME": testConfig.RepositoryName,
 		"BRANCH":          testConfig.Branch,
-	}, env, "CodeBuild must synthesize for the accounts the pipeline was deployed with, not cdk.json's placeholders")
+		"APP_NAME":        testConfig.AppName,
+	}, env, "CodeBuild must synthesize for the accounts (and the app name) the pipeline was deployed with, not cdk.json's")
 }
 
 // projectOfAction returns the CodeBuild project a pipeline action runs.
 func projectOfAction(t *testing.T, stage, name string) map[string]any {
 	t.Helper()
 	ref, _ := get(action(t, stage, name), "Configuration", "ProjectName", "Ref").(string)
-	p, ok := resourcesOf(PipelineStackID, "AWS::CodeBuild::Project")[ref]
+	p, ok := resourcesOf(config.PipelineStackID, "AWS::CodeBuild::Project")[ref]
 	require.True(t, ok, "action %s names no project of this stack", name)
 	return p
 }
@@ -293,7 +296,7 @@ func TestDeployStagesRollBackOnFailure(t *testing.T) {
 // can grow without the pipeline stack failing to deploy.
 func TestInlineBuildspecsFitCodeBuild(t *testing.T) {
 	const limit, margin = 25600, 25600 / 5
-	for id, p := range resourcesOf(PipelineStackID, "AWS::CodeBuild::Project") {
+	for id, p := range resourcesOf(config.PipelineStackID, "AWS::CodeBuild::Project") {
 		spec, _ := get(p, "Properties", "Source", "BuildSpec").(string)
 		require.NotEmpty(t, spec, id)
 		assert.LessOrEqual(t, len(spec), limit-margin, "%s's buildspec is %d characters; CodeBuild's limit is %d", id, len(spec), limit)

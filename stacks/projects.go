@@ -8,6 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The pipeline's artifacts, by name. CodePipeline stores each under a prefix of its own
@@ -121,13 +122,13 @@ func statement(sid string, actions []string, resources ...string) awsiam.PolicyS
 // ArtifactPrefix is the key prefix under which CodePipeline stores an artifact of this
 // pipeline: the pipeline's name cut to 20 characters, then the artifact's name cut to 10.
 func ArtifactPrefix(artifact string) string {
-	return PipelineArtifactPrefix(PipelineName) + artifact[:min(len(artifact), 10)] + "/"
+	return config.PipelineArtifactPrefix(config.PipelineName) + artifact[:min(len(artifact), 10)] + "/"
 }
 
 // projectGrants explains the wildcards of a build project's policy (projectPolicy).
 var projectGrants = []nagException{
 	{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:logs:.*:log-group:/aws/codebuild/<.*>:\*`},
 		Reason: "The log streams of this project's own log group; CodeBuild names a stream per build."},
-	{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::<ArtifactBucket[0-9A-F]+\.Arn>/` + PipelineName + `/[A-Za-z]+/\*`},
+	{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::<ArtifactBucket[0-9A-F]+\.Arn>/` + config.PipelineName + `/[A-Za-z]+/\*`},
 		Reason: "One artifact's objects: CodePipeline names an object per execution under the artifact's fixed prefix."},
 }

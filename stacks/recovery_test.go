@@ -2,12 +2,13 @@ package stacks
 
 import (
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The tests in this file pin the properties that let a failed deployment recover by itself, or
@@ -31,13 +32,15 @@ var referenceNames = map[string]bool{"DeploymentConfigName": true, "ApplicationN
 // A resource that outlives its stack and has a fixed name blocks every later create of that
 // name. RETAIN keeps it even when a first create rolls back, so the retry fails on the name
 // forever; RETAIN_ON_UPDATE_OR_DELETE (RetainExceptOnCreate) lets a failed create clean up.
-// After a deliberate delete the retained resource must still go before the next create, so
-// the README's cleanup section must say how (`make purge`).
+// After a deliberate delete the retained resource must still go before the next create: what
+// the templates retain must be exactly config.Retained, the list that make purge, the
+// preflight and the rehearsal read, and the README's Cleanup section must name each of them.
 func TestNoRetainedResourceBlocksACreate(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	cleanup := section(string(readme), "## Cleanup")
 	require.NotEmpty(t, cleanup, "the README needs a Cleanup section")
+	var retained []string
 	for id, tmpl := range raw {
 		for rid, r := range tmpl["Resources"].(map[string]any) {
 			res := r.(map[string]any)
@@ -51,25 +54,29 @@ func TestNoRetainedResourceBlocksACreate(t *testing.T) {
 			}
 			assert.Equal(t, "RetainExceptOnCreate", policy, "%s/%s (%s %q) is retained when a first create rolls back, and every retry "+
 				"then fails on its fixed name: use RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE", id, rid, res["Type"], name)
-			general := generalName(name)
-			assert.Contains(t, cleanup, general, "%s/%s survives its stack with the fixed name %q: the README's Cleanup section must say how %s is removed "+
-				"before the next create", id, rid, name, general)
+			retained = append(retained, name)
 		}
 	}
+	var listed []string
+	for _, r := range config.Retained(testConfig) {
+		listed = append(listed, r.Name)
+		general := readmeName(r)
+		assert.Contains(t, cleanup, general, "%s survives its stack with a fixed name: the README's Cleanup section must say how %s is removed "+
+			"before the next create", r.Name, general)
+	}
+	assert.ElementsMatch(t, listed, retained, "config.Retained must list exactly what the templates retain under a fixed name, "+
+		"or make purge and the preflight miss one")
 }
 
-// generalName writes a physical name of the test app the way the README does.
-func generalName(name string) string {
-	for _, r := range []struct{ from, to string }{
-		{devAccount, "<dev-account>"},
-		{prodAccount, "<prod-account>"},
-	} {
-		name = strings.ReplaceAll(name, r.from, r.to)
+// readmeName writes the name of a retained resource the way the README does.
+func readmeName(r config.RetainedResource) string {
+	switch r.Kind {
+	case config.KindBucket:
+		return strings.ReplaceAll(r.Name, r.Env.Account, "<pipeline-account>")
+	case config.KindLogGroup:
+		return strings.ReplaceAll(r.Name, r.Env.AppName(), "<app-name>-<env>")
 	}
-	if name == testConfig.RepositoryName {
-		return "the CodeCommit repository"
-	}
-	return regexp.MustCompile(AppNamePrefix+`-[a-z0-9]+`).ReplaceAllString(name, AppNamePrefix+"-<stage>")
+	return "`" + config.RepositoryNameKey + "`"
 }
 
 // section returns the text of a Markdown section up to the next heading of the same level.
@@ -91,8 +98,8 @@ func section(doc, heading string) string {
 // may expire anything under the pipeline's artifact prefix, while the build caches expire
 // under their own.
 func TestArtifactsOutliveEveryRollback(t *testing.T) {
-	_, bucket := onlyResource(t, PipelineStackID, "AWS::S3::Bucket")
-	artifacts := PipelineArtifactPrefix(PipelineName)
+	_, bucket := onlyResource(t, config.PipelineStackID, "AWS::S3::Bucket")
+	artifacts := config.PipelineArtifactPrefix(config.PipelineName)
 	var cacheRule bool
 	for _, r := range list(get(bucket, "Properties", "LifecycleConfiguration", "Rules")) {
 		prefix, _ := get(r, "Prefix").(string)
@@ -108,14 +115,14 @@ func TestArtifactsOutliveEveryRollback(t *testing.T) {
 		}
 		assert.False(t, strings.HasPrefix(artifacts, prefix) || strings.HasPrefix(prefix, artifacts),
 			"lifecycle rule %v expires pipeline artifacts (%s...), which rollbacks need", get(r, "Id"), artifacts)
-		if prefix == BuildCachePrefix {
+		if prefix == config.BuildCachePrefix {
 			cacheRule = true
-			assert.Equal(t, float64(BuildCacheDays), get(r, "ExpirationInDays"))
+			assert.Equal(t, float64(config.BuildCacheDays), get(r, "ExpirationInDays"))
 		}
 	}
-	assert.True(t, cacheRule, "build caches must expire under %s", BuildCachePrefix)
+	assert.True(t, cacheRule, "build caches must expire under %s", config.BuildCachePrefix)
 
-	for id, project := range resourcesOf(PipelineStackID, "AWS::CodeBuild::Project") {
+	for id, project := range resourcesOf(config.PipelineStackID, "AWS::CodeBuild::Project") {
 		assert.NotEqual(t, "S3", get(project, "Properties", "Cache", "Type"), "%s keeps no cache in the artifact bucket", id)
 	}
 	assert.Equal(t, "CrossAccountPipeline/", artifacts, "CodePipeline keeps artifacts under the first 20 characters of the pipeline's name")
@@ -134,7 +141,7 @@ func TestReplaceableStacksRetainNothingNamed(t *testing.T) {
 		}
 		replaced++
 		template := strings.TrimPrefix(get(deploy, "TemplatePath").(string), "CdkBuildOutput::")
-		id := strings.TrimSuffix(template, TemplateFile(""))
+		id := strings.TrimSuffix(template, config.TemplateFile(""))
 		require.Contains(t, raw, id)
 		for rid, r := range raw[id]["Resources"].(map[string]any) {
 			res := r.(map[string]any)

@@ -5,10 +5,12 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 func TestRepositoryStack(t *testing.T) {
-	tmpl := templates[RepositoryStackID]
+	tmpl := templates[config.RepositoryStackID]
 	expect(t, "the repository has the configured name, which the pipeline imports", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::CodeCommit::Repository"), props{
 			"RepositoryName": testConfig.RepositoryName,

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // reviewVerdict is what review.js pipeline printed.
@@ -228,8 +230,8 @@ var hostileEdits = []struct {
 	{"a macro", "changes the template section Transform", func(t *testing.T, tmpl map[string]any) { tmpl["Transform"] = "SomeMacro" }, false},
 	// The gates and what the pipeline runs.
 	{"drops Approve_Prod", "changes the stages", dropStage("Approve_Prod"), false},
-	{"drops Check_Roles", "changes the stages", dropStage(CheckRolesStage), false},
-	{"drops UpdatePipeline", "changes the stages", dropStage(UpdatePipelineStage), false},
+	{"drops Check_Roles", "changes the stages", dropStage(config.CheckRolesStage), false},
+	{"drops UpdatePipeline", "changes the stages", dropStage(config.UpdatePipelineStage), false},
 	{"moves Deploy_Prod before its approval", "changes the stages", func(t *testing.T, tmpl map[string]any) {
 		stages := stagesOf(t, tmpl)
 		i := slices.IndexFunc(stages, func(s any) bool { return get(s, "Name") == "Approve_Prod" })
@@ -305,11 +307,21 @@ var ordinaryEdits = []struct {
 	{"a removed literal Allow statement of a deploy action's role", addStatement("PipelineDeployDevDeployCodePipelineActionRoleDefaultPolicy", literalStatement), true},
 }
 
-// reviewOf writes the deployed and synthesized templates (the synthesized pipeline stack, one of
-// them edited) and runs review.js pipeline on them.
+// reviewOf runs review.js pipeline (in the shared harness, runReview) on the templates that
+// reviewFiles writes.
 func reviewOf(t *testing.T, edit pipelineEdit, onDeployed bool) reviewVerdict {
 	t.Helper()
-	data, err := json.Marshal(raw[PipelineStackID])
+	deployed, synthesized := reviewFiles(t, edit, onDeployed)
+	run := runReview(t, "pipeline", deployed, synthesized)
+	require.Zero(t, run.Status, "review.js pipeline failed: %s", run.Stderr)
+	return parseVerdict(t, run.Stdout)
+}
+
+// reviewFiles writes the deployed and synthesized templates (the synthesized pipeline stack, one
+// of them edited) and returns their paths.
+func reviewFiles(t *testing.T, edit pipelineEdit, onDeployed bool) (deployed, synthesized string) {
+	t.Helper()
+	data, err := json.Marshal(raw[config.PipelineStackID])
 	require.NoError(t, err)
 	var edited map[string]any
 	require.NoError(t, json.Unmarshal(data, &edited))
@@ -317,7 +329,7 @@ func reviewOf(t *testing.T, edit pipelineEdit, onDeployed bool) reviewVerdict {
 	out, err := json.Marshal(edited)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	deployed, synthesized := filepath.Join(dir, "deployed.json"), filepath.Join(dir, "synthesized.json")
+	deployed, synthesized = filepath.Join(dir, "deployed.json"), filepath.Join(dir, "synthesized.json")
 	if onDeployed {
 		deployed, synthesized = synthesized, deployed
 	}
@@ -326,15 +338,13 @@ func reviewOf(t *testing.T, edit pipelineEdit, onDeployed bool) reviewVerdict {
 	if onDeployed {
 		deployed, synthesized = synthesized, deployed
 	}
-	printed, err := reviewJS(t, nil, "pipeline", deployed, synthesized)
-	require.NoError(t, err)
-	return parseVerdict(t, printed)
+	return deployed, synthesized
 }
 
 func TestReviewSendsEveryHostileEditToAPerson(t *testing.T) {
 	for _, c := range hostileEdits {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel() // each case is a node process: plain data, no jsii
+			t.Parallel() // plain data, no jsii: the cases edit and write their templates side by side
 			v := reviewOf(t, c.edit, c.onDeployed)
 			assert.True(t, v.Changed)
 			assert.True(t, v.Widens, "%s must wait for a person", c.name)
@@ -372,20 +382,19 @@ func TestReviewNamesTheChangedProperties(t *testing.T) {
 }
 
 func onlyResourceWithPrefix(t *testing.T, prefix, typ string) (string, map[string]any) {
-	return onlyResourceWithPrefixIn(t, PipelineStackID, prefix, typ)
+	return onlyResourceWithPrefixIn(t, config.PipelineStackID, prefix, typ)
 }
 
 // A template the review cannot read is refused, never waved through.
 func TestReviewFailsClosedOnUnreadableInput(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
-	data, _ := json.Marshal(raw[PipelineStackID])
+	data, _ := json.Marshal(raw[config.PipelineStackID])
 	require.NoError(t, os.WriteFile(good, data, 0o644))
 	for name, content := range map[string]string{"not JSON": "{", "a list": "[]", "null": "null"} {
 		bad := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
 		require.NoError(t, os.WriteFile(bad, []byte(content), 0o644))
-		_, err := reviewJS(t, nil, "pipeline", good, bad)
-		assert.Error(t, err, "a synthesized template that is %s fails the review", name)
+		assert.NotZero(t, runReview(t, "pipeline", good, bad).Status, "a synthesized template that is %s fails the review", name)
 	}
 }
 
@@ -402,7 +411,7 @@ Resources
 [~] AWS::Lambda::Function Function Function76856677
 [+] AWS::SNS::Topic New
 `), 0o644))
-	out, err := reviewJS(t, nil, "replacements", path)
-	require.NoError(t, err)
-	assert.Equal(t, "REPLACED='DeploymentGroupRole58AA9C50; LiveAlias9B8FFEA9 (maybe)'\nDELETED='LeftOver'\n", out)
+	run := runReview(t, "replacements", path)
+	require.Zero(t, run.Status, run.Stderr)
+	assert.Equal(t, "REPLACED='DeploymentGroupRole58AA9C50; LiveAlias9B8FFEA9 (maybe)'\nDELETED='LeftOver'\n", run.Stdout)
 }

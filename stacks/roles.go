@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/policies"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // roleArn is the ARN of a named role in an account, in the partition of stack.
@@ -60,7 +61,7 @@ func newFunctionLogging(scope constructs.Construct, logGroupName, path, descript
 // policyValues fills the placeholders of policies/ for the account and region of stack. The
 // partition, region and account are the stack's own tokens, never literals, so the same
 // documents serve any partition.
-func policyValues(stack awscdk.Stack, env Environment, bucket, keyArn string) policies.Values {
+func policyValues(stack awscdk.Stack, env config.Environment, bucket, keyArn string) policies.Values {
 	return policies.Values{
 		policies.Partition:          *stack.Partition(),
 		policies.Region:             *stack.Region(),
@@ -69,9 +70,9 @@ func policyValues(stack awscdk.Stack, env Environment, bucket, keyArn string) po
 		policies.ArtifactKeyArn:     keyArn,
 		policies.StackName:          env.DeploymentStackName(),
 		policies.AppName:            env.AppName(),
-		policies.DeploymentRoleName: DeploymentRoleNameFor(env),
+		policies.DeploymentRoleName: config.DeploymentRoleNameFor(env),
 		policies.BoundaryArn: *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
-			Resource: jsii.String("policy"), ResourceName: jsii.String(BoundaryPolicyName(env))}),
+			Resource: jsii.String("policy"), ResourceName: jsii.String(config.BoundaryPolicyName(env))}),
 	}
 }
 
@@ -79,7 +80,7 @@ func policyValues(stack awscdk.Stack, env Environment, bucket, keyArn string) po
 // in the account the environment deploys to. A fixed name, so that the application template can
 // name it and the deployment role can require it; nothing retains it, so a failed create
 // leaves no name behind.
-func newApplicationBoundary(stack awscdk.Stack, id string, env Environment, values policies.Values) error {
+func newApplicationBoundary(stack awscdk.Stack, id string, env config.Environment, values policies.Values) error {
 	doc, err := policies.Load(policies.ApplicationBoundary)
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func newApplicationBoundary(stack awscdk.Stack, id string, env Environment, valu
 		return fmt.Errorf("%s: %w", policies.ApplicationBoundary, err)
 	}
 	boundary := awsiam.NewManagedPolicy(stack, jsii.String(id), &awsiam.ManagedPolicyProps{
-		ManagedPolicyName: jsii.String(BoundaryPolicyName(env)),
+		ManagedPolicyName: jsii.String(config.BoundaryPolicyName(env)),
 		Description:       jsii.String("Permissions boundary of every role of " + env.AppName() + ": the most its roles may do"),
 		Document:          awsiam.PolicyDocument_FromJson(filled),
 	})

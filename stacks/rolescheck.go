@@ -12,23 +12,24 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // rolesCheck is the trusted project that reads other accounts through their cross-account
 // role, in the read-only session the roles stacks allow it: the Check_Roles stage (is each roles
 // stack current?) and the Preview action before each approval (what would deploying change?).
 type rolesCheck struct {
-	cfg     Config
+	cfg     config.Config
 	project awscodebuild.PipelineProject
 	added   bool
 }
 
-func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn string) (*rolesCheck, error) {
+func newRolesCheck(stack awscdk.Stack, cfg config.Config, bucket awss3.Bucket, keyArn string) (*rolesCheck, error) {
 	c := &rolesCheck{cfg: cfg}
 	var statements []awsiam.PolicyStatement
 	var targets, local []string
-	for _, account := range RemoteAccounts(cfg) {
-		targets = append(targets, *roleArn(stack, account, CrossAccountRoleName))
+	for _, account := range config.RemoteAccounts(cfg) {
+		targets = append(targets, *roleArn(stack, account, config.CrossAccountRoleName))
 	}
 	for _, e := range cfg.Environments {
 		if e.Approval && e.Account == cfg.PipelineAccount() {
@@ -48,19 +49,19 @@ func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn s
 	// A fixed name, so the roles stacks can trust exactly this role (and only with the session
 	// name that their deny statement confines to reading).
 	role := awsiam.NewRole(stack, jsii.String("RolesCheckRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(RolesCheckRoleName),
+		RoleName:    jsii.String(config.RolesCheckRoleName),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
-		Description: jsii.String("Check_Roles of " + PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
+		Description: jsii.String("Check_Roles of " + config.PipelineName + ": reads the roles stacks of " + remoteNames(cfg) + " through their cross-account role"),
 	})
 	// What the actions share lives in the project's environment, not in each action's
 	// configuration, whose values CodePipeline limits to 1,000 characters.
 	fixes := map[string]string{}
-	for _, account := range RemoteAccounts(cfg) {
-		fixes[account] = RolesUpdateCommand(cfg, account, "")
+	for _, account := range config.RemoteAccounts(cfg) {
+		fixes[account] = config.RolesUpdateCommand(cfg, account, "")
 	}
 	fixesJSON, _ := json.Marshal(fixes)
 	project, err := buildProject(stack, "RolesCheck", assets.RolesCheckBuildspec, bucket, projectOptions{
-		Env: map[string]string{"SESSION_NAME": RolesCheckSession, "CROSS_ACCOUNT_ROLE": CrossAccountRoleName,
+		Env: map[string]string{"SESSION_NAME": config.RolesCheckSession, "CROSS_ACCOUNT_ROLE": config.CrossAccountRoleName,
 			"PIPELINE_ACCOUNT": cfg.PipelineAccount(), "KEY_ARN": keyArn, "FIXES": string(fixesJSON)},
 		Role: role, Reads: []string{CdkArtifact}, Statements: statements})
 	if err != nil {
@@ -76,8 +77,8 @@ func newRolesCheck(stack awscdk.Stack, cfg Config, bucket awss3.Bucket, keyArn s
 func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.StageProps {
 	c.added = true
 	var actions []awscodepipeline.IAction
-	for _, account := range RemoteAccounts(c.cfg) {
-		id := RolesStackID(EnvironmentsIn(c.cfg, account))
+	for _, account := range config.RemoteAccounts(c.cfg) {
+		id := config.RolesStackID(config.EnvironmentsIn(c.cfg, account))
 		actions = append(actions, awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
 			ActionName: jsii.String(id),
 			Project:    c.project,
@@ -89,13 +90,13 @@ func (c *rolesCheck) stage(cdkOut awscodepipeline.Artifact) *awscodepipeline.Sta
 			},
 		}))
 	}
-	return &awscodepipeline.StageProps{StageName: jsii.String(CheckRolesStage), Actions: &actions}
+	return &awscodepipeline.StageProps{StageName: jsii.String(config.CheckRolesStage), Actions: &actions}
 }
 
 // preview is the Preview action of an environment's approval stage: it compares the
 // environment's synthesized template with its deployed stack, read-only, and exports IAM,
 // REPLACED and DELETED for the approval's text (previewText).
-func (c *rolesCheck) preview(env Environment, cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
+func (c *rolesCheck) preview(env config.Environment, cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
 	vars := map[string]*awscodebuild.BuildEnvironmentVariable{
 		"CHECK":          {Value: jsii.String("preview")},
 		"ACCOUNT":        {Value: jsii.String(env.Account)},
@@ -103,7 +104,7 @@ func (c *rolesCheck) preview(env Environment, cdkOut awscodepipeline.Artifact) a
 		"DEPLOYED_STACK": {Value: jsii.String(env.DeploymentStackName())},
 	}
 	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-		ActionName:           jsii.String(PreviewAction),
+		ActionName:           jsii.String(config.PreviewAction),
 		RunOrder:             jsii.Number(1),
 		Project:              c.project,
 		Input:                cdkOut,
@@ -112,11 +113,11 @@ func (c *rolesCheck) preview(env Environment, cdkOut awscodepipeline.Artifact) a
 	})
 }
 
-func previewNamespace(env Environment) string { return "Preview_" + env.Title() }
+func previewNamespace(env config.Environment) string { return "Preview_" + env.Title() }
 
 // previewText is what the approval says of the preview; each value is capped (review.js) so
 // that the approval's text stays within CodePipeline's 1,000 characters.
-func previewText(env Environment) string {
+func previewText(env config.Environment) string {
 	ns := previewNamespace(env)
 	return " What deploying changes in " + env.Name + ": IAM #{" + ns + ".IAM}; replaced #{" + ns + ".REPLACED}; deleted #{" + ns +
 		".DELETED} (the full diff is in the log of the Preview action)."

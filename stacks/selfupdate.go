@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // selfUpdate is how the pipeline keeps itself up to date: Pipeline_Changes (in the Build stage)
@@ -26,13 +26,13 @@ type selfUpdate struct {
 }
 
 func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (selfUpdate, error) {
-	env := map[string]string{"PIPELINE_STACK": PipelineStackID, "PIPELINE_NAME": PipelineName, "PIPELINE_ACCOUNT": account,
-		"WAIT_MINUTES": strconv.Itoa(UpdateWaitMinutes)}
+	env := map[string]string{"PIPELINE_STACK": config.PipelineStackID, "PIPELINE_NAME": config.PipelineName, "PIPELINE_ACCOUNT": account,
+		"WAIT_MINUTES": strconv.Itoa(config.UpdateWaitMinutes)}
 	readDeployed := statement("ReadDeployedPipelineStack", []string{"cloudformation:GetTemplate"}, *stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("cloudformation"), Resource: jsii.String("stack"), ResourceName: jsii.String(PipelineStackID + "/*")}))
+		Service: jsii.String("cloudformation"), Resource: jsii.String("stack"), ResourceName: jsii.String(config.PipelineStackID + "/*")}))
 	// The pipeline's ARN from its fixed name: a reference to the pipeline would make the
 	// projects depend on the pipeline that depends on them.
-	pipelineArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(PipelineName)})
+	pipelineArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(config.PipelineName)})
 	review, err := buildProject(stack, "PipelineChanges", assets.PipelineChangesBuildspec, bucket, projectOptions{Env: env,
 		Reads: []string{CdkArtifact}, Statements: []awsiam.PolicyStatement{readDeployed,
 			statement("ReadPipelineState", []string{"codepipeline:GetPipelineState"}, *pipelineArn)}})
@@ -57,7 +57,7 @@ func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (sel
 		return selfUpdate{}, err
 	}
 	for _, p := range []awscodebuild.PipelineProject{review, update} {
-		allow(p, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + PipelineStackID + `/\*`},
+		allow(p, nagException{Rule: "AwsSolutions-IAM5", Findings: []string{`Resource::arn:.*:cloudformation:.*:stack/` + config.PipelineStackID + `/\*`},
 			Reason: "The pipeline stack's own ARN, which ends in an ID CloudFormation generates."})
 	}
 	return selfUpdate{Review: review, Update: update}, nil
@@ -70,7 +70,7 @@ func newSelfUpdate(stack awscdk.Stack, bucket awss3.Bucket, account string) (sel
 // UpdatePipeline can set it; a push cannot.
 func restartedFor() awscodepipeline.Variable {
 	return awscodepipeline.NewVariable(&awscodepipeline.VariableProps{
-		VariableName: jsii.String(RestartedForVariable),
+		VariableName: jsii.String(config.RestartedForVariable),
 		DefaultValue: jsii.String("none"),
 		Description:  jsii.String("Set by UpdatePipeline on the run it restarts: the commit that already updated the pipeline"),
 	})
@@ -80,8 +80,8 @@ func restartedFor() awscodepipeline.Variable {
 // for the same commit.
 func loopGuard() map[string]*awscodebuild.BuildEnvironmentVariable {
 	return map[string]*awscodebuild.BuildEnvironmentVariable{
-		"RESTARTED_FOR": {Value: jsii.String("#{variables." + RestartedForVariable + "}")},
-		"COMMIT_ID":     {Value: jsii.String("#{" + SourceNamespace + ".CommitId}")},
+		"RESTARTED_FOR": {Value: jsii.String("#{variables." + config.RestartedForVariable + "}")},
+		"COMMIT_ID":     {Value: jsii.String("#{" + config.SourceNamespace + ".CommitId}")},
 	}
 }
 
@@ -89,11 +89,11 @@ func loopGuard() map[string]*awscodebuild.BuildEnvironmentVariable {
 func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipeline.IAction {
 	env := loopGuard()
 	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-		ActionName:           jsii.String(PipelineChangesAction),
+		ActionName:           jsii.String(config.PipelineChangesAction),
 		RunOrder:             jsii.Number(2),
 		Project:              u.Review,
 		Input:                cdkOut,
-		VariablesNamespace:   jsii.String(PipelineChangesNamespace),
+		VariablesNamespace:   jsii.String(config.PipelineChangesNamespace),
 		EnvironmentVariables: &env,
 	})
 }
@@ -103,26 +103,26 @@ func (u selfUpdate) reviewAction(cdkOut awscodepipeline.Artifact) awscodepipelin
 // one that widens nothing waits for nobody.
 func (u selfUpdate) stages(cdkOut awscodepipeline.Artifact, topic awssns.ITopic, sourceAction string) []*awscodepipeline.StageProps {
 	env := loopGuard()
-	env["REVIEWED_WIDENS"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + PipelineChangesNamespace + ".WIDENS}")}
-	env["REVIEWED_DIGEST"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + PipelineChangesNamespace + ".DIGEST}")}
+	env["REVIEWED_WIDENS"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + config.PipelineChangesNamespace + ".WIDENS}")}
+	env["REVIEWED_DIGEST"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{" + config.PipelineChangesNamespace + ".DIGEST}")}
 	env["EXECUTION_ID"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String("#{codepipeline.PipelineExecutionId}")}
 	// The restart takes this commit, not whatever the branch holds by then.
 	env["SOURCE_ACTION"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(sourceAction)}
 	return []*awscodepipeline.StageProps{
 		{
-			StageName:   jsii.String(ApproveUpdateStage),
+			StageName:   jsii.String(config.ApproveUpdateStage),
 			BeforeEntry: skipUnless("WidensPermissions", "WIDENS"),
 			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewManualApprovalAction(&awscodepipelineactions.ManualApprovalActionProps{
 				ActionName: jsii.String("Approve"),
 				AdditionalInformation: jsii.String("This push changes the pipeline stack in a way that needs a person: #{" +
-					PipelineChangesNamespace + ".REASON}. The diff is in the log of the " + PipelineChangesAction +
-					" action. Approving deploys exactly the reviewed files (sha256 #{" + PipelineChangesNamespace + ".DIGEST}); rejecting stops " +
+					config.PipelineChangesNamespace + ".REASON}. The diff is in the log of the " + config.PipelineChangesAction +
+					" action. Approving deploys exactly the reviewed files (sha256 #{" + config.PipelineChangesNamespace + ".DIGEST}); rejecting stops " +
 					"this run and leaves the pipeline as it is."),
 				NotificationTopic: topic,
 			})},
 		},
 		{
-			StageName:   jsii.String(UpdatePipelineStage),
+			StageName:   jsii.String(config.UpdatePipelineStage),
 			BeforeEntry: skipUnless("PipelineChanged", "CHANGED"),
 			Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
 				ActionName:           jsii.String("SelfMutate"),
@@ -144,47 +144,10 @@ func skipUnless(rule, variable string) *awscodepipeline.Conditions {
 			Provider: jsii.String("VariableCheck"),
 			Version:  jsii.String("1"),
 			Configuration: &map[string]any{
-				"Variable": "#{" + PipelineChangesNamespace + "." + variable + "}",
+				"Variable": "#{" + config.PipelineChangesNamespace + "." + variable + "}",
 				"Operator": "EQ",
 				"Value":    "true",
 			},
 		})},
 	}}}
-}
-
-// RolesUpdateCommand is the make command that deploys the roles stack of account as this
-// config synthesizes it, with the pipeline's artifact key (when known): what an administrator
-// of that account runs when Check_Roles or the preflight finds the stack stale.
-func RolesUpdateCommand(cfg Config, account, keyArn string) string {
-	envs := EnvironmentsIn(cfg, account)
-	named := envs[0]
-	for _, e := range envs {
-		if RolesStackID([]Environment{e}) == RolesStackID(envs) {
-			named = e
-		}
-	}
-	cmd := "make deploy-roles ENV=" + named.Name
-	if cfg.shorthand {
-		cmd = "make deploy-prod-roles"
-	}
-	cmd += " " + MakeVariables(cfg)
-	if keyArn != "" {
-		cmd += " KEY_ARN=" + keyArn
-	}
-	return cmd
-}
-
-// MakeVariables are the make variables that give the Makefile this config's environments and
-// region, so a printed command works on a machine whose cdk.json holds the placeholders.
-func MakeVariables(cfg Config) string {
-	var args []string
-	if cfg.shorthand {
-		args = append(args, "DEV_ACCOUNT="+cfg.Environments[0].Account, "PROD_ACCOUNT="+cfg.Environments[1].Account)
-		if !cfg.Environments[1].Approval {
-			args = append(args, "PROD_APPROVAL=false")
-		}
-	} else {
-		args = append(args, "ENVIRONMENTS='"+environmentsJSON(cfg.Environments)+"'")
-	}
-	return strings.Join(append(args, "REGION="+cfg.Region), " ")
 }

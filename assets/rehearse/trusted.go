@@ -583,21 +583,56 @@ func (r *rehearsal) operationsIterate() error {
 		"--profile dev CrossAccountPipelineStack",
 		"--profile stg StagingAccountRolesStack",
 		"--profile prod ProdAccountRolesStack",
-		"describe-stacks --stack-name CrossAccountPipelineStack",
-		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-dev",
-		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-staging",
-		"logs delete-log-group --log-group-name /aws/lambda/HelloLambda-prod",
+	}
+	purged, err := r.purgeCalls(list)
+	if err != nil {
+		return err
 	}
 	at := 0
-	for _, want := range order {
+	for _, want := range append(order, purged...) {
 		i := strings.Index(calls[at:], want)
 		if i < 0 {
 			return fmt.Errorf("expected %q after position %d in the recorded calls:\n%s", want, at, calls)
 		}
 		at += i + len(want)
 	}
-	fmt.Println("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: the bucket and three log groups")
+	fmt.Printf("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: %d calls, from cdk-app retained\n", len(purged))
 	return r.preflightComesFirst(list)
+}
+
+// purgeCalls are the AWS CLI calls make purge must make, in order, for what `cdk-app retained`
+// lists (config.Retained): first a check that each stack using them is gone, then one deletion
+// per resource to purge, in the profile of its environment's account.
+func (r *rehearsal) purgeCalls(list string) ([]string, error) {
+	cmd := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "retained", "-c", "environments="+list, "-c", "region=us-east-1")
+	cmd.Dir = r.work
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("cdk-app retained: %w", err)
+	}
+	var checks, deletes []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t") // kind, name, environment, account, stack, purge|keep
+		if len(f) != 6 {
+			return nil, fmt.Errorf("cdk-app retained printed %q, not six fields", line)
+		}
+		if f[5] != "purge" {
+			continue
+		}
+		checks = append(checks, "describe-stacks --stack-name "+f[4])
+		switch f[0] {
+		case "bucket":
+			deletes = append(deletes, "s3api head-bucket --bucket "+f[1])
+		case "log-group":
+			deletes = append(deletes, "logs delete-log-group --log-group-name "+f[1])
+		default:
+			return nil, fmt.Errorf("the rehearsal does not know how make purge deletes a %s (%s): teach its aws stand-in", f[0], f[1])
+		}
+	}
+	if len(deletes) == 0 {
+		return nil, fmt.Errorf("cdk-app retained lists nothing to purge:\n%s", out)
+	}
+	return append(checks, deletes...), nil
 }
 
 // preflightComesFirst reads what each deploy target would run (make -n runs nothing) and checks

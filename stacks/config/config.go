@@ -1,20 +1,10 @@
-package stacks
+package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
-	"github.com/aws/jsii-runtime-go"
 )
 
 // Context keys a user sets in cdk.json or with `cdk synth -c key=value`.
@@ -30,6 +20,11 @@ const (
 	EnvironmentsKey   = "environments"
 	NotificationsKey  = "notifications"
 	ExecutionModeKey  = "execution-mode"
+	// The application: its name, and what its smoke test asks of it (app.go).
+	AppNameKey         = "app-name"
+	SmokeTestPathKey   = "smoke-test-path"
+	SmokeTestStatusKey = "smoke-test-status"
+	SmokeTestBodyKey   = "smoke-test-body"
 )
 
 // Execution modes the pipeline may run in. QUEUED (the default) takes commits to the last
@@ -41,7 +36,8 @@ const (
 
 // ContextKeys lists every key LoadConfig reads, in the order the README documents them.
 var ContextKeys = []string{EnvironmentsKey, DevAccountKey, ProdAccountKey, RegionKey, RepositoryNameKey, BranchKey,
-	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey, NotificationsKey, ExecutionModeKey}
+	ProdApprovalKey, ConnectionArnKey, GitHubRepoKey, NotificationsKey, ExecutionModeKey,
+	AppNameKey, SmokeTestPathKey, SmokeTestStatusKey, SmokeTestBodyKey}
 
 // Config is everything the stacks need to know about the accounts. It is read once from the
 // CDK context, validated, and then passed by value: no stack reads context or the environment.
@@ -66,9 +62,13 @@ type Config struct {
 	// ExecutionMode is QUEUED or SUPERSEDED: how the pipeline treats a run that arrives while
 	// another is under way.
 	ExecutionMode string
-	// shorthand records that Environments came from dev-account/prod-account, so errors name
+	// AppName names every resource of the application, per environment (Environment.AppName).
+	AppName string
+	// SmokeTest is what the smoke test asks of each deployed environment.
+	SmokeTest SmokeTest
+	// Shorthand records that Environments came from dev-account/prod-account, so errors name
 	// those keys.
-	shorthand bool
+	Shorthand bool
 }
 
 // PipelineAccount is the account of the first environment, which hosts the pipeline.
@@ -80,7 +80,7 @@ func (c Config) PipelineAccount() string {
 }
 
 // executionMode is the configured execution mode, QUEUED when none is.
-func (c Config) executionMode() string {
+func (c Config) ExecutionModeOrDefault() string {
 	if c.ExecutionMode == "" {
 		return ExecutionModeQueued
 	}
@@ -92,6 +92,9 @@ func (c Config) UsesGitHub() bool { return c.ConnectionArn != "" }
 
 var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// Region codes (us-east-1, ap-southeast-2, us-gov-west-1). Whether the region exists is
+	// the CDK's region database's to say, which the stacks package checks at synth.
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	// CodeCommit repository names: letters, digits, '.', '_' and '-', at most 100 characters.
 	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	// CodeConnections (formerly CodeStar Connections) connection ARNs.
@@ -99,119 +102,6 @@ var (
 	// GitHub owner/name: owners are alphanumeric with single dashes, names allow . _ -.
 	gitHubRepoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}$`)
 )
-
-// LoadConfig reads the context keys from the app and validates them. Every problem is reported
-// in one error, each naming its key and how to fix it, so a user fixes them all in one go.
-func LoadConfig(app awscdk.App) (Config, error) {
-	values := make(map[string]any, len(ContextKeys))
-	for _, key := range ContextKeys {
-		if v := app.Node().TryGetContext(jsii.String(key)); v != nil {
-			values[key] = v
-		}
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return Config{}, err
-	}
-	file, _ := cdkJSONContextRaw(filepath.Join(root, "cdk.json"))
-	return newConfig(values, file)
-}
-
-// NewConfig builds a Config from raw context values (strings from `-c`, or JSON values from
-// cdk.json) and validates it. It fills only the defaults that cannot point at a wrong account:
-// the repository name follows the dev account. Accounts and the region are never guessed.
-func NewConfig(values map[string]any) (Config, error) { return newConfig(values, nil) }
-
-// newConfig is NewConfig knowing the context of cdk.json, so that a form given on the command
-// line can replace the other form held in the file (chooseForm).
-func newConfig(values, file map[string]any) (Config, error) {
-	var errs []error
-	str := func(key string) string {
-		switch v := values[key].(type) {
-		case nil:
-			return ""
-		case string:
-			return strings.TrimSpace(v)
-		case float64:
-			n := strconv.FormatFloat(v, 'f', -1, 64)
-			errs = append(errs, fmt.Errorf("%s: got the number %s; write it as a quoted string (\"%s\": \"%s\"), since JSON numbers lose leading zeros",
-				key, n, key, n))
-			return ""
-		default:
-			errs = append(errs, fmt.Errorf("%s: got %v (%T); write it as a quoted string", key, v, v))
-			return ""
-		}
-	}
-	boolean := func(key string, def bool) bool {
-		switch v := values[key].(type) {
-		case nil:
-			return def
-		case bool:
-			return v
-		case string:
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "true":
-				return true
-			case "false":
-				return false
-			}
-		}
-		errs = append(errs, fmt.Errorf("%s: got %v; use true or false", key, values[key]))
-		return def
-	}
-	cfg := Config{
-		Region:           str(RegionKey),
-		RepositoryName:   str(RepositoryNameKey),
-		Branch:           str(BranchKey),
-		ConnectionArn:    str(ConnectionArnKey),
-		GitHubRepository: str(GitHubRepoKey),
-		ExecutionMode:    strings.ToUpper(str(ExecutionModeKey)),
-	}
-	if cfg.ExecutionMode == "" {
-		cfg.ExecutionMode = ExecutionModeQueued
-	}
-	var notificationErrs []error
-	cfg.Notifications, notificationErrs = parseNotifications(values[NotificationsKey])
-	errs = append(errs, notificationErrs...)
-	useList, err := chooseForm(values, file)
-	switch {
-	case err != nil:
-		errs = append(errs, err)
-	case useList:
-		envs, envErrs := parseEnvironments(values[EnvironmentsKey])
-		cfg.Environments = envs
-		errs = append(errs, envErrs...)
-	default:
-		cfg.shorthand = true
-		dev, prod := str(DevAccountKey), str(ProdAccountKey)
-		cfg.Environments = shorthandEnvironments(dev, prod, boolean(ProdApprovalKey, true))
-		if dev != "" && dev == prod {
-			errs = append(errs, fmt.Errorf("%s: %q is the same account as %s; a cross-account pipeline needs two accounts: set %s to the production account's ID",
-				ProdAccountKey, prod, DevAccountKey, ProdAccountKey))
-		}
-	}
-	if cfg.RepositoryName == "" && accountPattern.MatchString(cfg.PipelineAccount()) {
-		cfg.RepositoryName = DefaultRepositoryName(cfg.PipelineAccount())
-	}
-	// Validate sees only values; a key parseEnvironments already reported is not repeated.
-	reported := map[string]bool{}
-	for _, e := range errs {
-		if key, _, ok := strings.Cut(e.Error(), ":"); ok {
-			reported[key] = true
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			if key, _, _ := strings.Cut(e.Error(), ":"); !reported[key] {
-				errs = append(errs, e)
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration; set these in the \"context\" of cdk.json or pass -c key=value:\n%w", err)
-	}
-	return cfg, nil
-}
 
 // Validate reports every problem of the config, or nil.
 func (c Config) Validate() error {
@@ -224,8 +114,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %q %s; %s", key, value, why, fix))
 	}
 	errs = append(errs, c.validateEnvironments()...)
-	if !slices.Contains(knownRegions(), c.Region) {
-		add(RegionKey, c.Region, "is not an AWS region this CDK version knows", "use a region code such as us-east-1 or eu-west-1")
+	if !regionPattern.MatchString(c.Region) {
+		add(RegionKey, c.Region, "is not an AWS region code", "use a region code such as us-east-1 or eu-west-1")
 	}
 	// An empty name follows from a bad dev account, which is already reported.
 	if c.RepositoryName != "" && (!repositoryPattern.MatchString(c.RepositoryName) || strings.HasSuffix(c.RepositoryName, ".git")) {
@@ -253,11 +143,12 @@ func (c Config) Validate() error {
 			"use QUEUED (commits reach the last environment in order) or SUPERSEDED (a newer run replaces a waiting one)")
 	}
 	errs = append(errs, c.Notifications.problems(c.Region)...)
+	errs = append(errs, c.applicationProblems()...)
 	return errors.Join(errs...)
 }
 
 // validateEnvironments checks the values of the environments: names, accounts, traffic, and
-// that names are unique. Errors name the shorthand keys when the list came from them.
+// that names are unique. Errors name the Shorthand keys when the list came from them.
 func (c Config) validateEnvironments() []error {
 	if len(c.Environments) == 0 {
 		return []error{fmt.Errorf("%s: is not set; list the environments in deployment order, or set %s and %s", EnvironmentsKey, DevAccountKey, ProdAccountKey)}
@@ -266,7 +157,7 @@ func (c Config) validateEnvironments() []error {
 	seen := map[string]bool{}
 	for i, e := range c.Environments {
 		label := func(key string) string { return fmt.Sprintf("%s[%d].%s", EnvironmentsKey, i, key) }
-		if c.shorthand {
+		if c.Shorthand {
 			label = func(string) string { return []string{DevAccountKey, ProdAccountKey}[min(i, 1)] }
 		}
 		if !accountPattern.MatchString(e.Account) {
@@ -276,7 +167,7 @@ func (c Config) validateEnvironments() []error {
 				errs = append(errs, fmt.Errorf("%s: %q is not an AWS account ID; use the 12-digit ID, e.g. from `aws sts get-caller-identity --query Account`", label(envAccountKey), e.Account))
 			}
 		}
-		if c.shorthand {
+		if c.Shorthand {
 			continue
 		}
 		if !envNamePattern.MatchString(e.Name) {
@@ -286,8 +177,12 @@ func (c Config) validateEnvironments() []error {
 			errs = append(errs, fmt.Errorf("%s: %q is used twice; names must be unique", label(envNameKey), e.Name))
 		}
 		seen[e.Name] = true
-		if !slices.Contains([]Traffic{TrafficAllAtOnce, TrafficCanary, TrafficLinear}, e.Traffic) {
-			errs = append(errs, fmt.Errorf("%s: %q is not a traffic style; use all-at-once, canary or linear", label(envTrafficKey), e.Traffic))
+		if _, ok := e.Traffic.Style(); !ok {
+			var names []string
+			for _, s := range TrafficStyles {
+				names = append(names, string(s.Traffic))
+			}
+			errs = append(errs, fmt.Errorf("%s: %q is not a traffic style; use one of %s", label(envTrafficKey), e.Traffic, strings.Join(names, ", ")))
 		}
 		if e.Window != nil {
 			if why := e.Window.Problem(); why != "" {
@@ -312,83 +207,4 @@ func branchProblem(b string) string {
 		return "contains a character git does not allow in branch names"
 	}
 	return ""
-}
-
-// knownRegions lists the regions of the pinned aws-cdk-lib's region database, so the list
-// grows when the CDK is upgraded rather than when someone edits this file.
-var knownRegions = sync.OnceValue(func() []string {
-	var names []string
-	for _, r := range *regioninfo.RegionInfo_Regions() {
-		names = append(names, *r.Name())
-	}
-	return names
-})
-
-// CDKJSONContext returns the "context" of a cdk.json file minus the keys Config reads: the
-// feature flags that `cdk synth` passes to the app. Tests and the benchmark build their apps
-// with it, so they run with exactly the flags a user's synth runs with.
-func CDKJSONContext(path string) (map[string]any, error) {
-	ctx, err := cdkJSONContextRaw(path)
-	if err != nil {
-		return nil, err
-	}
-	if ctx == nil {
-		return nil, fmt.Errorf("%s has no context", path)
-	}
-	for _, k := range ContextKeys {
-		delete(ctx, k)
-	}
-	return ctx, nil
-}
-
-// cdkJSONContextRaw returns the whole "context" of a cdk.json file.
-func cdkJSONContextRaw(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var file struct {
-		Context map[string]any `json:"context"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return file.Context, nil
-}
-
-// LoadConfigFromArgs reads the config as `cdk synth` would, without the CDK CLI: cdk.json's
-// context, replaced by the -c key=value pairs of args. The Makefile's operational targets
-// (destroy, purge, deploy-roles) use it through the app binary to iterate the environments.
-func LoadConfigFromArgs(args []string) (Config, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return Config{}, err
-	}
-	return loadConfigFrom(filepath.Join(root, "cdk.json"), args)
-}
-
-// loadConfigFrom is LoadConfigFromArgs with the cdk.json to read.
-func loadConfigFrom(cdkJSON string, args []string) (Config, error) {
-	file, err := cdkJSONContextRaw(cdkJSON)
-	if err != nil {
-		return Config{}, err
-	}
-	values := map[string]any{}
-	for _, key := range ContextKeys {
-		if v, ok := file[key]; ok {
-			values[key] = v
-		}
-	}
-	for i := 0; i < len(args); i++ {
-		if args[i] != "-c" && args[i] != "--context" || i+1 == len(args) {
-			return Config{}, fmt.Errorf("unexpected argument %q; pass context as -c key=value", args[i])
-		}
-		i++
-		key, value, ok := strings.Cut(args[i], "=")
-		if !ok {
-			return Config{}, fmt.Errorf("-c %s: write it as key=value", args[i])
-		}
-		values[key] = value
-	}
-	return newConfig(values, file)
 }

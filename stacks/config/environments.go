@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"encoding/json"
@@ -22,6 +22,9 @@ type Environment struct {
 	Traffic Traffic
 	// Window, when set, is when the environment's deploy stage may start.
 	Window *DeploymentWindow
+	// App is the app-name setting, which Config copies into every environment; empty means
+	// DefaultAppName.
+	App string
 }
 
 // Traffic is a CodeDeploy traffic-shifting style for the live alias.
@@ -33,6 +36,42 @@ const (
 	TrafficCanary    Traffic = "canary"
 	TrafficLinear    Traffic = "linear"
 )
+
+// TrafficStyle is what a traffic setting means, in one place: the CodeDeploy configuration the
+// application's deployment group uses, and the words the approver and the README use for it.
+type TrafficStyle struct {
+	Traffic Traffic
+	// DeploymentConfig is one of CodeDeploy's predefined Lambda deployment configurations.
+	DeploymentConfig string
+	// Text says how the live alias moves to the new version.
+	Text string
+}
+
+// TrafficStyles are the styles an environment may choose from.
+var TrafficStyles = []TrafficStyle{
+	{TrafficAllAtOnce, "CodeDeployDefault.LambdaAllAtOnce", "all traffic at once"},
+	{TrafficCanary, "CodeDeployDefault.LambdaCanary10Percent5Minutes", "10% canary for 5 minutes"},
+	{TrafficLinear, "CodeDeployDefault.LambdaLinear10PercentEvery1Minute", "10% more every minute"},
+}
+
+// Style returns the traffic style of t, and whether there is one.
+func (t Traffic) Style() (TrafficStyle, bool) {
+	for _, s := range TrafficStyles {
+		if s.Traffic == t {
+			return s, true
+		}
+	}
+	return TrafficStyle{}, false
+}
+
+// defaultTraffic is the style of the i-th environment when it names none: the first one, where
+// every push lands, all at once; the later ones, which serve users, canary.
+func defaultTraffic(i int) Traffic {
+	if i == 0 {
+		return TrafficAllAtOnce
+	}
+	return TrafficCanary
+}
 
 // Title is the name with its first letter upper-cased: "staging" -> "Staging".
 func (e Environment) Title() string {
@@ -56,8 +95,22 @@ func (e Environment) DeployStage() string { return "Deploy_" + e.Title() }
 // ApproveStage is the manual approval stage before DeployStage, when Approval is set.
 func (e Environment) ApproveStage() string { return "Approve_" + e.Title() }
 
-// AppName names the environment's application resources ("HelloLambda-dev").
-func (e Environment) AppName() string { return AppName(e.Name) }
+// AppName names the environment's application resources: the function, its log group and
+// alarm, the CodeDeploy application and the IAM path of its roles ("<app-name>-dev"). The
+// deployment roles are scoped to this name, which is why it is fixed instead of generated:
+// CloudFormation truncates generated names, so a stack-name prefix would not reliably match.
+func (e Environment) AppName() string {
+	if e.App == "" {
+		return DefaultAppName + "-" + e.Name
+	}
+	return e.App + "-" + e.Name
+}
+
+// RolePath is the IAM path of the application's roles in the environment.
+func (e Environment) RolePath() string { return "/" + e.AppName() + "/" }
+
+// LogGroupName is the function's log group, which outlives the stack (Retained).
+func (e Environment) LogGroupName() string { return "/aws/lambda/" + e.AppName() }
 
 // Keys of an environment entry in the environments list.
 const (
@@ -99,10 +152,7 @@ func parseEnvironments(v any) ([]Environment, []error) {
 			errs = append(errs, fmt.Errorf("%s[%d]: must be an object such as {\"name\": \"staging\", \"account\": \"333333333333\"}; got %v", EnvironmentsKey, i, raw))
 			continue
 		}
-		e := Environment{Approval: i == len(entries)-1, Traffic: TrafficCanary}
-		if i == 0 {
-			e.Traffic = TrafficAllAtOnce
-		}
+		e := Environment{Approval: i == len(entries)-1, Traffic: defaultTraffic(i)}
 		for _, key := range sortedKeys(entry) {
 			value := entry[key]
 			switch key {
@@ -156,14 +206,14 @@ func parseEnvironments(v any) ([]Environment, []error) {
 }
 
 // shorthandEnvironments is what the two-environment keys dev-account and prod-account mean.
-func shorthandEnvironments(dev, prod string, prodApproval bool) []Environment {
+func ShorthandEnvironments(dev, prod string, prodApproval bool) []Environment {
 	return []Environment{
-		{Name: DevStage, Account: dev, Traffic: TrafficAllAtOnce},
-		{Name: ProdStage, Account: prod, Approval: prodApproval, Traffic: TrafficCanary},
+		{Name: DevStage, Account: dev, Traffic: defaultTraffic(0)},
+		{Name: ProdStage, Account: prod, Approval: prodApproval, Traffic: defaultTraffic(1)},
 	}
 }
 
-// chooseForm decides between the environments list and the dev-account/prod-account shorthand
+// chooseForm decides between the environments list and the dev-account/prod-account Shorthand
 // when both are present. A value given on the command line replaces what cdk.json holds, so
 // the form that differs from the file wins; when both come from the same place the user must
 // remove one. file is the context of cdk.json (nil when unknown).
@@ -193,7 +243,7 @@ func chooseForm(values, file map[string]any) (useList bool, err error) {
 	}
 	return false, errors.New(EnvironmentsKey + ": is set together with " + DevAccountKey + "/" + ProdAccountKey +
 		"; use one form: remove " + DevAccountKey + ", " + ProdAccountKey + " and " + ProdApprovalKey +
-		" to deploy the environments list, or remove " + EnvironmentsKey + " to use the two-account shorthand")
+		" to deploy the environments list, or remove " + EnvironmentsKey + " to use the two-account Shorthand")
 }
 
 func jsonText(v any) string {

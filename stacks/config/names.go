@@ -1,4 +1,4 @@
-package stacks
+package config
 
 // Names that must agree across accounts, across stacks, or between the synthesized app and the
 // pipeline that deploys it. Each is defined once here and used by every side that needs it, so a
@@ -16,15 +16,12 @@ const (
 	CrossAccountRoleName = "CodePipelineCrossAccountRole"
 	DeploymentRoleName   = "CloudFormationDeploymentRole"
 
-	// Names of the two-environment shorthand (dev-account, prod-account) and of the defaults.
+	// Names of the two-environment Shorthand (dev-account, prod-account) and of the defaults.
 	DevStage  = "dev"
 	ProdStage = "prod"
 
 	// LiveAliasName is the Lambda alias that API Gateway invokes and CodeDeploy shifts.
 	LiveAliasName = "live"
-
-	// AppNamePrefix starts the physical names of the application's resources ("HelloLambda-dev").
-	AppNamePrefix = "HelloLambda"
 
 	// ArtifactKeyArnParameter is the parameter of ProdAccountRolesStack that receives the artifact
 	// key's ARN once the pipeline stack has created the key.
@@ -91,42 +88,38 @@ func ArtifactBucketName(pipelineAccount string) string { return "artifact-bucket
 func DefaultRepositoryName(pipelineAccount string) string { return "repo-" + pipelineAccount }
 
 // RolesStackID is the ID of the roles stack of an account, given the environments it hosts:
-// ProdAccountRolesStack when one of them is named prod (so the two-account setup keeps its
-// name), otherwise named after the account's first environment.
-func RolesStackID(envs []Environment) string {
-	for _, e := range envs {
-		if e.Name == ProdStage {
-			return e.Title() + "AccountRolesStack"
-		}
-	}
-	return envs[0].Title() + "AccountRolesStack"
-}
+// named after the account's first environment ("ProdAccountRolesStack").
+func RolesStackID(envs []Environment) string { return envs[0].Title() + "AccountRolesStack" }
 
 // DeploymentRoleNameFor is the name of the role CloudFormation deploys an environment of
-// another account with: CloudFormationDeploymentRole for prod (the two-account setup's name),
-// CloudFormationDeploymentRole-<Name> for the others, so environments sharing an account get
+// another account with, CloudFormationDeploymentRole-<Name>: environments sharing an account get
 // one role each, scoped to their own application.
 func DeploymentRoleNameFor(e Environment) string {
-	if e.Name == ProdStage {
+	if e.keepsTwoAccountNames() {
 		return DeploymentRoleName
 	}
 	return DeploymentRoleName + "-" + e.Title()
 }
 
-// AppName names the application's resources of a stage: the function, its log group, the
-// CodeDeploy application and the IAM path of its roles. The deployment roles are scoped to
-// this name, which is why it is fixed instead of generated: CloudFormation truncates
-// generated names, so a stack-name prefix would not reliably match.
-func AppName(stage string) string { return AppNamePrefix + "-" + stage }
+// DeploymentRoleID is the construct ID of that role in its roles stack.
+func DeploymentRoleID(e Environment) string {
+	if e.keepsTwoAccountNames() {
+		return "DeploymentRole"
+	}
+	return e.Title() + "DeploymentRole"
+}
+
+// keepsTwoAccountNames is the one compatibility rule of the names: the two-account setup named
+// prod's deployment role CloudFormationDeploymentRole (logical ID DeploymentRole) before names
+// were derived per environment, and renaming a role replaces it, so an environment named prod
+// keeps those two names. Nothing else depends on an environment's name.
+func (e Environment) keepsTwoAccountNames() bool { return e.Name == ProdStage }
 
 // BoundaryPolicyName is the name of the managed policy that bounds the roles of an environment's
 // application (policies.ApplicationBoundary). The roles stack of the environment's account
 // creates it (the pipeline stack, in the pipeline's own account); the application template
 // attaches it by this name to every role it creates.
 func BoundaryPolicyName(e Environment) string { return e.AppName() + "-boundary" }
-
-// AppRolePath is the IAM path of the application's roles in a stage.
-func AppRolePath(stage string) string { return "/" + AppName(stage) + "/" }
 
 // PipelineArtifactPrefix is the key prefix under which CodePipeline stores the artifacts of a
 // pipeline: its name cut to 20 characters.

@@ -12,9 +12,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
-func TestCheckGreeting(t *testing.T) {
+// dev is the default contract for the dev stage: what the pipeline checks unless cdk.json says
+// otherwise.
+var dev = config.DefaultSmokeTest.For("dev")
+
+func TestCheckAnswerHoldsTheDefaultContract(t *testing.T) {
 	good := `{"message":"Hello from the dev stage","stage":"dev","path":"/smoke-test"}`
 	cases := []struct {
 		name   string
@@ -25,13 +31,13 @@ func TestCheckGreeting(t *testing.T) {
 		{"the greeting of the right stage", 200, good, true},
 		{"a server error", 500, good, false},
 		{"a gateway error", 502, `{"message": "Internal server error"}`, false},
-		{"not JSON", 200, "<html>hello</html>", false},
+		{"something else", 200, "<html>hello</html>", false},
 		{"another stage", 200, `{"message":"Hello from the prod stage","stage":"prod","path":"/smoke-test"}`, false},
-		{"another path", 200, `{"message":"Hello from the dev stage","stage":"dev","path":"/"}`, false},
+		{"the stage only in the message", 200, `{"message":"Hello from the dev stage","stage":"prod"}`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := checkGreeting(c.status, []byte(c.body), "dev")
+			err := checkAnswer(c.status, []byte(c.body), dev)
 			if c.ok {
 				assert.NoError(t, err)
 			} else {
@@ -39,6 +45,17 @@ func TestCheckGreeting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A contract of one's own: another path, another status, a body checked only for its text.
+func TestCheckAnswerHoldsAContractFromTheSettings(t *testing.T) {
+	health := config.SmokeTest{Path: "/{env}/health", Status: 204, Body: ""}.For("qa")
+	assert.Equal(t, "/qa/health", health.Path)
+	assert.NoError(t, checkAnswer(204, nil, health), "an empty body setting checks the status alone")
+	assert.Error(t, checkAnswer(200, nil, health))
+	ready := config.SmokeTest{Path: "/ready", Status: 200, Body: "ready in {env} at {path}"}.For("qa")
+	assert.NoError(t, checkAnswer(200, []byte("ready in qa at /ready"), ready))
+	assert.Error(t, checkAnswer(200, []byte("ready in prod at /ready"), ready), "the body names the environment it came from")
 }
 
 func TestCheckAPIRequestsTheSmokePath(t *testing.T) {
@@ -51,8 +68,8 @@ func TestCheckAPIRequestsTheSmokePath(t *testing.T) {
 	}))
 	defer srv.Close()
 	// The stack output ends with a slash: https://id.execute-api.../dev/
-	assert.NoError(t, checkAPI(context.Background(), srv.Client(), srv.URL+"/dev/", "dev"))
-	assert.Error(t, checkAPI(context.Background(), srv.Client(), srv.URL+"/prod/", "dev"))
+	assert.NoError(t, checkAPI(context.Background(), srv.Client(), srv.URL+"/dev/", dev))
+	assert.Error(t, checkAPI(context.Background(), srv.Client(), srv.URL+"/prod/", dev))
 }
 
 func TestCheckRIESendsAProxyEvent(t *testing.T) {
@@ -64,8 +81,8 @@ func TestCheckRIESendsAProxyEvent(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(events.APIGatewayProxyResponse{StatusCode: 200, Body: string(body)})
 	}))
 	defer srv.Close()
-	assert.NoError(t, checkRIE(context.Background(), srv.Client(), srv.URL, "prod"))
-	assert.Error(t, checkRIE(context.Background(), srv.Client(), srv.URL, "dev"))
+	assert.NoError(t, checkRIE(context.Background(), srv.Client(), srv.URL, "prod", config.DefaultSmokeTest.For("prod")))
+	assert.Error(t, checkRIE(context.Background(), srv.Client(), srv.URL, "dev", dev))
 }
 
 func TestCheckRIERejectsAFunctionError(t *testing.T) {
@@ -73,7 +90,7 @@ func TestCheckRIERejectsAFunctionError(t *testing.T) {
 		_, _ = io.WriteString(w, `{"errorMessage":"boom","errorType":"Runtime.ExitError"}`)
 	}))
 	defer srv.Close()
-	err := checkRIE(context.Background(), srv.Client(), srv.URL, "dev")
+	err := checkRIE(context.Background(), srv.Client(), srv.URL, "dev", dev)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "boom", "the failure shows what the function said")
 }
@@ -97,7 +114,7 @@ func TestRetryStopsAtTheDeadline(t *testing.T) {
 }
 
 func TestRunNeedsExactlyOneTarget(t *testing.T) {
-	assert.Error(t, run("", "", "dev", time.Second))
-	assert.Error(t, run("http://a", "http://b", "dev", time.Second))
-	assert.Error(t, run("http://a", "", "", time.Second))
+	assert.Error(t, run("", "", dev, "dev", time.Second))
+	assert.Error(t, run("http://a", "http://b", dev, "dev", time.Second))
+	assert.Error(t, run("http://a", "", dev, "", time.Second))
 }
