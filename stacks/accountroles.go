@@ -53,18 +53,7 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 		return nil, fmt.Errorf("%s: no pipeline account", id)
 	}
 
-	keyArn := awscdk.NewCfnParameter(stack, jsii.String(config.ArtifactKeyArnParameter), &awscdk.CfnParameterProps{
-		Type:    jsii.String("String"),
-		Default: jsii.String(""),
-		Description: jsii.String("ARN of the pipeline's artifact key (output " + config.ArtifactKeyArnOutput +
-			" of " + config.PipelineStackID + "); empty on the first deployment"),
-		AllowedPattern:        jsii.String(`^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`),
-		ConstraintDescription: jsii.String("must be empty or a KMS key ARN such as arn:aws:kms:us-east-1:111111111111:key/1234abcd-..."),
-	})
-	hasKey := awscdk.NewCfnCondition(stack, jsii.String("HasArtifactKey"), &awscdk.CfnConditionProps{
-		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(keyArn.ValueAsString(), jsii.String(""))),
-	})
-
+	keyArn, hasKey := artifactKeyParameter(stack)
 	var stackNames []string
 	for _, e := range props.Environments {
 		stackNames = append(stackNames, e.DeploymentStackName())
@@ -131,4 +120,21 @@ func NewAccountRolesStack(scope constructs.Construct, id string, props AccountRo
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("CrossAccountRoleArn"), &awscdk.CfnOutputProps{Value: crossAccount.RoleArn()})
 	return s, nil
+}
+
+// artifactKeyParameter is the artifact key's ARN, which exists only once the pipeline stack does:
+// empty on the first deployment, so the statements about the key exist only under hasKey.
+func artifactKeyParameter(stack awscdk.Stack) (keyArn awscdk.CfnParameter, hasKey awscdk.CfnCondition) {
+	keyArn = awscdk.NewCfnParameter(stack, jsii.String(config.ArtifactKeyArnParameter), &awscdk.CfnParameterProps{
+		Type:    jsii.String("String"),
+		Default: jsii.String(""),
+		Description: jsii.String("ARN of the pipeline's artifact key (output " + config.ArtifactKeyArnOutput +
+			" of " + config.PipelineStackID + "); empty on the first deployment"),
+		AllowedPattern:        jsii.String(`^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`),
+		ConstraintDescription: jsii.String("must be empty or a KMS key ARN such as arn:aws:kms:us-east-1:111111111111:key/1234abcd-..."),
+	})
+	hasKey = awscdk.NewCfnCondition(stack, jsii.String("HasArtifactKey"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(keyArn.ValueAsString(), jsii.String(""))),
+	})
+	return keyArn, hasKey
 }

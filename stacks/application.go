@@ -56,36 +56,49 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 	stage := props.Environment.Name
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(props.Target,
 		fmt.Sprintf("Hello API, %s stage; deployed by CrossAccountPipeline", stage), true))
-
-	// Named parameters keep the logical IDs stable, so the pipeline's parameter overrides and
-	// the template cannot drift apart.
-	bucket := awscdk.NewCfnParameter(stack, jsii.String(config.LambdaCodeBucketParameter), &awscdk.CfnParameterProps{
-		Type:        jsii.String("String"),
-		Description: jsii.String("S3 bucket holding the built Lambda code (set by the pipeline)"),
-	})
-	key := awscdk.NewCfnParameter(stack, jsii.String(config.LambdaCodeKeyParameter), &awscdk.CfnParameterProps{
-		Type:        jsii.String("String"),
-		Description: jsii.String("S3 key of the zip with the bootstrap binary (set by the pipeline)"),
-	})
-	code := awslambda.Code_FromCfnParameters(&awslambda.CfnParametersCodeProps{
-		BucketNameParam: bucket,
-		ObjectKeyParam:  key,
-	})
-
-	name := props.Environment.AppName()
+	a := &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, Replaceable: props.Replaceable}
+	key := a.addCodeParameters()
 	// Every role of the application carries the boundary that the account's roles stack (or,
 	// in the pipeline's account, the pipeline stack) defines: the deployment role may create
 	// roles only with it, so no template can make a role that does more.
 	awsiam.PermissionsBoundary_Of(stack).Apply(awsiam.ManagedPolicy_FromManagedPolicyName(stack, jsii.String("Boundary"),
 		jsii.String(config.BoundaryPolicyName(props.Environment))))
-	// The application's roles live under one IAM path, the handle the deployment role's
-	// iam:* permissions are scoped to.
-	logging := newFunctionLogging(stack, props.Environment.LogGroupName(), props.Environment.RolePath(), "Execution role of "+name)
-	if props.Replaceable {
+	a.addFunction(key)
+	a.addLiveDeployment()
+	a.addApi()
+	return a
+}
+
+// addCodeParameters declares where the built Lambda code is, as parameters the pipeline fills:
+// named ones keep the logical IDs stable, so the pipeline's parameter overrides and the template
+// cannot drift apart. It returns the object key's parameter, which names each version.
+func (a *ApplicationStack) addCodeParameters() awscdk.CfnParameter {
+	bucket := awscdk.NewCfnParameter(a.Stack, jsii.String(config.LambdaCodeBucketParameter), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Description: jsii.String("S3 bucket holding the built Lambda code (set by the pipeline)"),
+	})
+	key := awscdk.NewCfnParameter(a.Stack, jsii.String(config.LambdaCodeKeyParameter), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Description: jsii.String("S3 key of the zip with the bootstrap binary (set by the pipeline)"),
+	})
+	a.LambdaCode = awslambda.Code_FromCfnParameters(&awslambda.CfnParametersCodeProps{
+		BucketNameParam: bucket,
+		ObjectKeyParam:  key,
+	})
+	return key
+}
+
+// addFunction creates the function, its role and its log group, all named after the app. The
+// application's roles live under one IAM path, the handle the deployment role's iam:*
+// permissions are scoped to.
+func (a *ApplicationStack) addFunction(key awscdk.CfnParameter) {
+	stack, stage, name, code := a.Stack, a.Stage, a.Environment.AppName(), a.LambdaCode
+	logging := newFunctionLogging(stack, a.Environment.LogGroupName(), a.Environment.RolePath(), "Execution role of "+name)
+	if a.Replaceable {
 		logging.LogGroup.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
 	}
 
-	fn := awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
+	a.Function = awslambda.NewFunction(stack, jsii.String("Function"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(name),
 		Role:         logging.Role,
 		LogGroup:     logging.LogGroup,
@@ -105,7 +118,12 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 			Description: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("Code from "), key.ValueAsString()}),
 		},
 	})
+}
 
+// addLiveDeployment creates the live alias, and the CodeDeploy deployment group that shifts it
+// in the environment's traffic style, rolled back while the alias' error alarm fires.
+func (a *ApplicationStack) addLiveDeployment() {
+	stack, fn, name := a.Stack, a.Function, a.Environment.AppName()
 	alias := awslambda.NewAlias(stack, jsii.String("LiveAlias"), &awslambda.AliasProps{
 		AliasName: jsii.String(config.LiveAliasName),
 		Version:   fn.CurrentVersion(),
@@ -113,7 +131,7 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 
 	deploymentGroupRole := awsiam.NewRole(stack, jsii.String("DeploymentGroupRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codedeploy.amazonaws.com"), nil),
-		Path:        jsii.String(props.Environment.RolePath()),
+		Path:        jsii.String(a.Environment.RolePath()),
 		Description: jsii.String("Lets CodeDeploy shift the " + config.LiveAliasName + " alias of " + name),
 	})
 	errorAlarm := awscloudwatch.NewAlarm(stack, jsii.String("LiveErrors"), &awscloudwatch.AlarmProps{
@@ -129,7 +147,7 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		// No invocations is no evidence of a bad release.
 		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	style, _ := props.Environment.Traffic.Style()
+	style, _ := a.Environment.Traffic.Style()
 	deploymentConfig := awscodedeploy.LambdaDeploymentConfig_FromLambdaDeploymentConfigName(stack, jsii.String("DeploymentConfig"),
 		jsii.String(style.DeploymentConfig))
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("DeploymentGroup"), &awscodedeploy.LambdaDeploymentGroupProps{
@@ -148,6 +166,15 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		},
 	})
 
+	allow(deploymentGroupRole, nagException{Rule: "AwsSolutions-IAM4",
+		Findings: []string{`Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited`},
+		Reason:   "AWS's own policy for CodeDeploy's Lambda deployments, kept current by AWS as the service changes; it only lets CodeDeploy update aliases and invoke hooks."})
+	a.Alias, a.ErrorAlarm = alias, errorAlarm
+}
+
+// addApi fronts the live alias with a REST API.
+func (a *ApplicationStack) addApi() {
+	stack, stage, name, alias := a.Stack, a.Stage, a.Environment.AppName(), a.Alias
 	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
 		Handler:        alias,
 		RestApiName:    jsii.String(name),
@@ -157,9 +184,6 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		// Export names are global per account and region: one per stage, never shared.
 		EndpointExportName: jsii.String(fmt.Sprintf("HelloApi-%s-Endpoint", stage)),
 	})
-	allow(deploymentGroupRole, nagException{Rule: "AwsSolutions-IAM4",
-		Findings: []string{`Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited`},
-		Reason:   "AWS's own policy for CodeDeploy's Lambda deployments, kept current by AWS as the service changes; it only lets CodeDeploy update aliases and invoke hooks."})
 	allow(api,
 		nagException{Rule: "AwsSolutions-APIG4", Reason: "A public demo endpoint that returns a greeting and its stage; a real application adds an authorizer here."},
 		nagException{Rule: "AwsSolutions-COG4", Reason: "A public demo endpoint that returns a greeting and its stage; a real application adds an authorizer here."},
@@ -175,5 +199,5 @@ func NewApplicationStack(scope constructs.Construct, id string, props Applicatio
 		out.OverrideLogicalId(jsii.String(ApiEndpointOutput))
 	}
 
-	return &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, Replaceable: props.Replaceable, LambdaCode: code, Function: fn, Alias: alias, Api: api, ErrorAlarm: errorAlarm}
+	a.Api = api
 }

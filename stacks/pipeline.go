@@ -48,18 +48,36 @@ type PipelineStack struct {
 	CrossAccountRoles map[string]awsiam.IRole
 }
 
-// NewPipelineStack creates the artifact store, the build projects and the pipeline.
+// NewPipelineStack creates the artifact store, the deployment roles, the build projects and the
+// pipeline, whose stages follow config.Stages.
 func NewPipelineStack(scope constructs.Construct, id string, props PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
-	home := cfg.PipelineAccount()
-	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(Target{home, cfg.Region},
+	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(Target{cfg.PipelineAccount(), cfg.Region},
 		"Cross-account CI/CD pipeline: builds in this account, deploys to "+deployList(cfg), false))
 	s := &PipelineStack{Stack: stack, LocalDeploymentRoles: map[string]awsiam.Role{},
 		DeploymentRoles: map[string]awsiam.IRole{}, CrossAccountRoles: map[string]awsiam.IRole{}}
+	s.addArtifactStore(cfg.PipelineAccount())
+	if err := s.addDeploymentRoles(cfg); err != nil {
+		return nil, err
+	}
+	parts, err := s.newPipelineParts(cfg, props.Applications)
+	if err != nil {
+		return nil, err
+	}
+	var stages []*awscodepipeline.StageProps
+	for _, stage := range config.Stages(cfg) {
+		stages = append(stages, parts.stage(stage))
+	}
+	s.addPipeline(cfg, stages, parts.topic)
+	s.addOutputs(cfg)
+	return s, nil
+}
 
-	// Artifacts cross into the prod account, so they are encrypted with a customer managed key
-	// that the prod roles may use: the AWS managed S3 key cannot be shared across accounts.
-	s.ArtifactKey = awskms.NewKey(stack, jsii.String("ArtifactKey"), &awskms.KeyProps{
+// addArtifactStore creates the artifact key and bucket. Artifacts cross into other accounts, so
+// they are encrypted with a customer managed key that the other accounts' roles may use: the AWS
+// managed S3 key cannot be shared across accounts.
+func (s *PipelineStack) addArtifactStore(home string) {
+	s.ArtifactKey = awskms.NewKey(s.Stack, jsii.String("ArtifactKey"), &awskms.KeyProps{
 		Alias:             jsii.String("alias/cross-account-pipeline-artifacts"),
 		Description:       jsii.String("Encrypts the artifacts of " + config.PipelineName),
 		EnableKeyRotation: jsii.Bool(true),
@@ -67,7 +85,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		// rolls back leaves no orphaned key behind.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
-	s.ArtifactBucket = awss3.NewBucket(stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
+	s.ArtifactBucket = awss3.NewBucket(s.Stack, jsii.String("ArtifactBucket"), &awss3.BucketProps{
 		BucketName:        jsii.String(config.ArtifactBucketName(home)),
 		Encryption:        awss3.BucketEncryption_KMS,
 		EncryptionKey:     s.ArtifactKey,
@@ -77,34 +95,39 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		LifecycleRules:    artifactLifecycle(),
 		// Kept when the stack is deleted (it holds the code every deployed stack may roll back
 		// to), but not when a create rolls back: the retry would fail on the fixed name.
-		// `make purge` removes it after `make destroy` (README, Cleanup).
+		// `make purge` removes it after `make destroy` (config.Retained).
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	allow(s.ArtifactBucket, nagException{Rule: "AwsSolutions-S1",
 		Reason: "The artifact bucket is read and written only by the pipeline's roles, and CloudTrail records who used it. " +
 			"A log bucket would only move the same finding to the log bucket."})
+}
 
+// addDeploymentRoles creates the deployment role (and boundary) of each environment in the
+// pipeline's own account, and imports the roles that other accounts' roles stacks create.
+func (s *PipelineStack) addDeploymentRoles(cfg config.Config) error {
+	home := cfg.PipelineAccount()
 	for _, env := range cfg.Environments {
 		if env.Account == home {
-			role := awsiam.NewRole(stack, jsii.String(env.Title()+"DeploymentRole"), &awsiam.RoleProps{
+			role := awsiam.NewRole(s.Stack, jsii.String(env.Title()+"DeploymentRole"), &awsiam.RoleProps{
 				AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
 				Description: jsii.String("Used by CloudFormation to create " + env.DeploymentStackName()),
 			})
-			values := policyValues(stack, env, config.ArtifactBucketName(home), *s.ArtifactKey.KeyArn())
+			values := policyValues(s.Stack, env, config.ArtifactBucketName(home), *s.ArtifactKey.KeyArn())
 			if err := attachPolicy(role, "", policies.DeploymentRole, values, nil); err != nil {
-				return nil, err
+				return err
 			}
-			if err := newApplicationBoundary(stack, env.Title()+"ApplicationBoundary", env, values); err != nil {
-				return nil, err
+			if err := newApplicationBoundary(s.Stack, env.Title()+"ApplicationBoundary", env, values); err != nil {
+				return err
 			}
 			s.LocalDeploymentRoles[env.Name] = role
 			s.DeploymentRoles[env.Name] = role
 			continue
 		}
 		if _, ok := s.CrossAccountRoles[env.Account]; !ok {
-			s.CrossAccountRoles[env.Account] = importRole(stack, env.Title()+"CrossAccountRole", env.Account, config.CrossAccountRoleName)
+			s.CrossAccountRoles[env.Account] = importRole(s.Stack, env.Title()+"CrossAccountRole", env.Account, config.CrossAccountRoleName)
 		}
-		role := importRole(stack, env.Title()+"DeploymentRole", env.Account, config.DeploymentRoleNameFor(env))
+		role := importRole(s.Stack, env.Title()+"DeploymentRole", env.Account, config.DeploymentRoleNameFor(env))
 		s.DeploymentRoles[env.Name] = role
 		// CloudFormation in the other account makes Lambda fetch the code from this bucket with
 		// the deployment role's credentials, so that role needs the artifacts too. The pipeline
@@ -112,124 +135,145 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 		// every other principal of that account out.
 		s.ArtifactBucket.GrantRead(role, nil)
 	}
+	return nil
+}
 
-	appBuild, err := buildProject(stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket,
-		projectOptions{Reads: []string{SourceArtifact}, Writes: LambdaArtifact})
-	if err != nil {
+// pipelineParts are what the stages are made of: the build projects, the artifacts, the
+// self-update, the roles check and the digests.
+type pipelineParts struct {
+	s                         *PipelineStack
+	apps                      []*ApplicationStack
+	appBuild, smoke, synth    awscodebuild.PipelineProject
+	topic                     awssns.ITopic
+	update                    selfUpdate
+	check                     *rolesCheck
+	source, lambdaOut, cdkOut awscodepipeline.Artifact
+	digests                   artifactDigests
+	src                       awscodepipeline.IAction
+}
+
+// newPipelineParts creates the build projects and everything else the stages share.
+func (s *PipelineStack) newPipelineParts(cfg config.Config, apps []*ApplicationStack) (*pipelineParts, error) {
+	p := &pipelineParts{s: s, apps: apps}
+	var err error
+	if p.appBuild, err = buildProject(s.Stack, "ApplicationBuild", assets.ApplicationBuildspec, s.ArtifactBucket,
+		projectOptions{Reads: []string{SourceArtifact}, Writes: LambdaArtifact}); err != nil {
 		return nil, err
 	}
 	// The smoke tests run repository code after a deploy and before the next approval: they
 	// read the source and write nothing, so they cannot change what the next stage deploys.
-	smoke, err := buildProject(stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, projectOptions{Reads: []string{SourceArtifact}})
-	if err != nil {
+	if p.smoke, err = buildProject(s.Stack, "SmokeTest", assets.SmokeBuildspec, s.ArtifactBucket, projectOptions{Reads: []string{SourceArtifact}}); err != nil {
 		return nil, err
 	}
-	synth, err := buildProject(stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket,
-		projectOptions{Env: synthEnvironment(cfg), Reads: []string{SourceArtifact}, Writes: CdkArtifact, LocalCache: true})
-	if err != nil {
+	if p.synth, err = buildProject(s.Stack, "CdkSynth", assets.SynthBuildspec, s.ArtifactBucket,
+		projectOptions{Env: synthEnvironment(cfg), Reads: []string{SourceArtifact}, Writes: CdkArtifact, LocalCache: true}); err != nil {
 		return nil, err
 	}
 	// Approvals and the notification rule send to this topic, when notifications are configured.
-	var topic awssns.ITopic
 	if cfg.Notifications.Enabled() {
-		topic = notificationTopic(stack, cfg.Notifications)
+		p.topic = notificationTopic(s.Stack, cfg.Notifications)
 	}
-	update, err := newSelfUpdate(stack, s.ArtifactBucket, home)
-	if err != nil {
+	if p.update, err = newSelfUpdate(s.Stack, s.ArtifactBucket, cfg.PipelineAccount()); err != nil {
 		return nil, err
 	}
-	check, err := newRolesCheck(stack, cfg, s.ArtifactBucket, *s.ArtifactKey.KeyArn())
-	if err != nil {
+	if p.check, err = newRolesCheck(s.Stack, cfg, s.ArtifactBucket, *s.ArtifactKey.KeyArn()); err != nil {
 		return nil, err
 	}
-
-	source := awscodepipeline.NewArtifact(jsii.String(SourceArtifact), nil)
-	lambdaOut := awscodepipeline.NewArtifact(jsii.String(LambdaArtifact), nil)
-	cdkOut := awscodepipeline.NewArtifact(jsii.String(CdkArtifact), nil)
+	p.source = awscodepipeline.NewArtifact(jsii.String(SourceArtifact), nil)
+	p.lambdaOut = awscodepipeline.NewArtifact(jsii.String(LambdaArtifact), nil)
+	p.cdkOut = awscodepipeline.NewArtifact(jsii.String(CdkArtifact), nil)
 	var templates []string
-	for _, app := range props.Applications {
+	for _, app := range apps {
 		templates = append(templates, config.TemplateFile(*app.StackName()))
 	}
-	digests, err := newArtifactDigests(stack, s.ArtifactBucket, cdkOut, lambdaOut, templates)
-	if err != nil {
+	if p.digests, err = newArtifactDigests(s.Stack, s.ArtifactBucket, p.cdkOut, p.lambdaOut, templates); err != nil {
 		return nil, err
 	}
+	p.src = sourceAction(s.Stack, cfg, p.source)
+	return p, nil
+}
 
-	src := sourceAction(stack, cfg, source)
-	stages := []*awscodepipeline.StageProps{
-		{
-			StageName: jsii.String("Source"),
-			Actions:   &[]awscodepipeline.IAction{src},
-		},
-		{
-			StageName: jsii.String("Build"),
-			Actions: &[]awscodepipeline.IAction{
-				awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-					ActionName: jsii.String("Application_Build"),
-					Project:    appBuild,
-					Input:      source,
-					Outputs:    &[]awscodepipeline.Artifact{lambdaOut},
-				}),
-				awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
-					ActionName: jsii.String("CDK_Synth"),
-					Project:    synth,
-					Input:      source,
-					Outputs:    &[]awscodepipeline.Artifact{cdkOut},
-				}),
-				update.reviewAction(cdkOut),
-				digests.record(),
-			},
-		},
+// stage builds one stage of config.Stages.
+func (p *pipelineParts) stage(stage config.Stage) *awscodepipeline.StageProps {
+	switch stage.Kind {
+	case config.StageSource:
+		return &awscodepipeline.StageProps{StageName: jsii.String(stage.Name), Actions: &[]awscodepipeline.IAction{p.src}}
+	case config.StageBuild:
+		return &awscodepipeline.StageProps{StageName: jsii.String(stage.Name), Actions: &[]awscodepipeline.IAction{
+			p.build("Application_Build", p.appBuild, p.lambdaOut),
+			p.build("CDK_Synth", p.synth, p.cdkOut),
+			p.update.reviewAction(p.cdkOut),
+			p.digests.record(),
+		}}
+	case config.StageApproveUpdate:
+		return p.update.stages(p.cdkOut, p.topic, *p.src.ActionProperties().ActionName)[0]
+	case config.StageUpdate:
+		return p.update.stages(p.cdkOut, p.topic, *p.src.ActionProperties().ActionName)[1]
+	case config.StageCheckRoles:
+		return p.check.stage(p.cdkOut)
+	case config.StageApprove:
+		return p.approveStage(stage)
 	}
-	stages = append(stages, update.stages(cdkOut, topic, *src.ActionProperties().ActionName)...)
-	for i, app := range props.Applications {
-		env := app.Environment
-		if env.Account != home && !check.added {
-			// Before the first deploy into another account: every remote account's roles stack
-			// is checked at once, so a stale one stops the run before anyone is asked to approve.
-			stages = append(stages, check.stage(cdkOut))
-		}
-		if env.Approval {
-			// The approval is a stage of its own, not an action of the deploy stage: a stage
-			// rollback re-runs every action of the stage, and a rollback must not wait for a person.
-			approve := &awscodepipelineactions.ManualApprovalActionProps{
-				ActionName:            jsii.String("Approve"),
-				RunOrder:              jsii.Number(2),
-				AdditionalInformation: jsii.String(approvalText(props.Applications, i) + previewText(env)),
-				NotificationTopic:     topic,
-			}
-			if i > 0 {
-				approve.ExternalEntityLink = jsii.String("#{" + props.Applications[i-1].Environment.DeployStage() + "." + ApiEndpointOutput + "}")
-			}
-			stages = append(stages, &awscodepipeline.StageProps{
-				StageName: jsii.String(env.ApproveStage()),
-				Actions:   &[]awscodepipeline.IAction{check.preview(env, cdkOut), awscodepipelineactions.NewManualApprovalAction(approve)},
-			})
-		}
-		d := deployStage{
-			Name:           env.DeployStage(),
-			App:            app,
-			StackName:      env.DeploymentStackName(),
-			DeploymentRole: s.DeploymentRoles[env.Name],
-			// Only the first environment may replace a stack that failed: a failed first create
-			// leaves it in ROLLBACK_COMPLETE, which cannot be updated, and the first environment
-			// holds nothing worth keeping. Every later one is updated, never replaced.
-			ReplaceOnFailure: app.Replaceable,
-			Window:           env.Window,
-		}
-		if env.Account != home {
-			d.CrossAccountRole = s.CrossAccountRoles[env.Account]
-		}
-		stages = append(stages, d.props(digests.verify(), smoke, source, lambdaOut, cdkOut))
-	}
+	return p.deployStage(stage)
+}
 
-	// A fixed name lets the prod role trust exactly this role, not the whole dev account.
-	pipelineRole := awsiam.NewRole(stack, jsii.String("PipelineRole"), &awsiam.RoleProps{
+// build is a build action that reads the source and writes one artifact.
+func (p *pipelineParts) build(name string, project awscodebuild.IProject, output awscodepipeline.Artifact) awscodepipeline.IAction {
+	return awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+		ActionName: jsii.String(name),
+		Project:    project,
+		Input:      p.source,
+		Outputs:    &[]awscodepipeline.Artifact{output},
+	})
+}
+
+// approveStage is an environment's approval, a stage of its own rather than an action of the
+// deploy stage: a stage rollback re-runs every action of the stage, and a rollback must not wait
+// for a person. The preview runs first, so the approver reads what deploying changes.
+func (p *pipelineParts) approveStage(stage config.Stage) *awscodepipeline.StageProps {
+	i, env := stage.Index, stage.Env
+	approve := &awscodepipelineactions.ManualApprovalActionProps{
+		ActionName:            jsii.String("Approve"),
+		RunOrder:              jsii.Number(2),
+		AdditionalInformation: jsii.String(approvalText(p.apps, i) + previewText(env)),
+		NotificationTopic:     p.topic,
+	}
+	if i > 0 {
+		approve.ExternalEntityLink = jsii.String("#{" + p.apps[i-1].Environment.DeployStage() + "." + ApiEndpointOutput + "}")
+	}
+	return &awscodepipeline.StageProps{
+		StageName: jsii.String(stage.Name),
+		Actions:   &[]awscodepipeline.IAction{p.check.preview(env, p.cdkOut), awscodepipelineactions.NewManualApprovalAction(approve)},
+	}
+}
+
+// deployStage is an environment's deploy, through the cross-account role in another account.
+func (p *pipelineParts) deployStage(stage config.Stage) *awscodepipeline.StageProps {
+	app, env := p.apps[stage.Index], stage.Env
+	d := deployStage{
+		Name:           stage.Name,
+		App:            app,
+		StackName:      env.DeploymentStackName(),
+		DeploymentRole: p.s.DeploymentRoles[env.Name],
+		// Only the first environment may replace a stack that failed: a failed first create
+		// leaves it in ROLLBACK_COMPLETE, which cannot be updated, and the first environment
+		// holds nothing worth keeping. Every later one is updated, never replaced.
+		ReplaceOnFailure: app.Replaceable,
+		Window:           env.Window,
+		CrossAccountRole: p.s.CrossAccountRoles[env.Account],
+	}
+	return d.props(p.digests.verify(), p.smoke, p.source, p.lambdaOut, p.cdkOut)
+}
+
+// addPipeline creates the pipeline and its service role.
+func (s *PipelineStack) addPipeline(cfg config.Config, stages []*awscodepipeline.StageProps, topic awssns.ITopic) {
+	// A fixed name lets the other accounts' roles trust exactly this role, not the whole account.
+	pipelineRole := awsiam.NewRole(s.Stack, jsii.String("PipelineRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(config.PipelineRoleName),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
 		Description: jsii.String("Service role of " + config.PipelineName + "; the only principal the " + remoteNames(cfg) + " roles trust"),
 	})
-	s.Pipeline = awscodepipeline.NewPipeline(stack, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
+	s.Pipeline = awscodepipeline.NewPipeline(s.Stack, jsii.String("Pipeline"), &awscodepipeline.PipelineProps{
 		PipelineName:   jsii.String(config.PipelineName),
 		Role:           pipelineRole,
 		PipelineType:   awscodepipeline.PipelineType_V2,
@@ -241,11 +285,10 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 	if topic != nil {
 		notifyOn(s.Pipeline, topic)
 	}
-
 	// The deploy actions in the pipeline's own account get CDK's generated policies.
 	var localStackNames, localEnvNames []string
 	for _, e := range cfg.Environments {
-		if e.Account == home {
+		if e.Account == cfg.PipelineAccount() {
 			localStackNames = append(localStackNames, e.DeploymentStackName())
 			localEnvNames = append(localEnvNames, e.Name)
 		}
@@ -260,15 +303,16 @@ func NewPipelineStack(scope constructs.Construct, id string, props PipelineStack
 			Findings: []string{`Action::cloudformation:(DescribeStack|GetTemplate)\*`, `Resource::arn:.*:cloudformation:.*:stack/` + localStacks + `/\*`},
 			Reason: "CDK's policy for the " + localNames + " deploy action: read-only describe/get variants on the one application " +
 				"stack, whose ARN ends in an ID CloudFormation generates."})...)
+}
 
-	awscdk.NewCfnOutput(stack, jsii.String(config.ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
+// addOutputs are what users and the Makefile read from the stack.
+func (s *PipelineStack) addOutputs(cfg config.Config) {
+	awscdk.NewCfnOutput(s.Stack, jsii.String(config.ArtifactKeyArnOutput), &awscdk.CfnOutputProps{
 		Description: jsii.String("Pass to " + rolesStackList(cfg) + " as parameter " + config.ArtifactKeyArnParameter),
 		Value:       s.ArtifactKey.KeyArn(),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String(config.ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
-	awscdk.NewCfnOutput(stack, jsii.String("PipelineName"), &awscdk.CfnOutputProps{Value: s.Pipeline.PipelineName()})
-
-	return s, nil
+	awscdk.NewCfnOutput(s.Stack, jsii.String(config.ArtifactBucketNameOutput), &awscdk.CfnOutputProps{Value: s.ArtifactBucket.BucketName()})
+	awscdk.NewCfnOutput(s.Stack, jsii.String("PipelineName"), &awscdk.CfnOutputProps{Value: s.Pipeline.PipelineName()})
 }
 
 // deployStage is one environment's deploy stage: CloudFormation creates or updates the

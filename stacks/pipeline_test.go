@@ -49,6 +49,11 @@ func TestPipelineStages(t *testing.T) {
 	}
 	assert.Equal(t, []any{"Source", "Build", config.ApproveUpdateStage, config.UpdatePipelineStage, "Deploy_Dev", config.CheckRolesStage, "Approve_Prod", "Deploy_Prod"}, names,
 		"the pipeline updates itself before any deploy; prod is deployed only after dev, a current roles stack, and a person's approval")
+	var planned []any
+	for _, s := range config.Stages(testConfig) {
+		planned = append(planned, s.Name)
+	}
+	assert.Equal(t, planned, names, "the pipeline builds exactly the stages config.Stages lays out")
 
 	src := action(t, "Source", "CodeCommit_Source")
 	assert.Equal(t, testConfig.RepositoryName, get(src, "Configuration", "RepositoryName"))

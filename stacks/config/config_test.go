@@ -339,3 +339,34 @@ func TestOperationsConfig(t *testing.T) {
 	_, err = NewConfig(bad)
 	assert.ErrorContains(t, err, `"ops@example.com" is neither a list nor a topic ARN`)
 }
+
+// The pipeline's layout is a function of the config alone: checked here without a synth, and
+// against the synthesized pipeline in the stacks package.
+func TestStagesFollowTheEnvironments(t *testing.T) {
+	names := func(cfg Config) []string {
+		var out []string
+		for _, s := range Stages(cfg) {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	pair, err := NewConfig(validValues())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Deploy_Dev", CheckRolesStage, "Approve_Prod", "Deploy_Prod"},
+		names(pair), "the roles check comes before prod's approval, so a stale roles stack stops the run before anyone approves")
+
+	v := validValues()
+	delete(v, DevAccountKey)
+	delete(v, ProdAccountKey)
+	v[EnvironmentsKey] = fmt.Sprintf(`[{"name":"dev","account":%q,"approval":true},{"name":"qa","account":%q},{"name":"prod","account":%q,"approval":false}]`,
+		devAccount, devAccount, prodAccount)
+	cfg, err := NewConfig(v)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Source", "Build", ApproveUpdateStage, UpdatePipelineStage, "Approve_Dev", "Deploy_Dev", "Deploy_Qa", CheckRolesStage, "Deploy_Prod"},
+		names(cfg), "qa shares the pipeline's account, so the check waits for prod; approvals only where asked for")
+	for _, s := range Stages(cfg) {
+		if s.Kind == StageDeploy || s.Kind == StageApprove {
+			assert.Equal(t, cfg.Environments[s.Index], s.Env, "%s knows its environment and its place", s.Name)
+		}
+	}
+}
