@@ -55,7 +55,7 @@ const ApiEndpointOutput = "ApiEndpoint"
 func NewApplicationStack(scope constructs.Construct, id string, props ApplicationStackProps) *ApplicationStack {
 	stage := props.Environment.Name
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps(props.Target,
-		fmt.Sprintf("Hello API, %s stage; deployed by CrossAccountPipeline", stage), true))
+		fmt.Sprintf("Application %s, %s stage; deployed by CrossAccountPipeline", props.Environment.AppName(), stage), true))
 	a := &ApplicationStack{Stack: stack, Stage: stage, Environment: props.Environment, Replaceable: props.Replaceable}
 	key := a.addCodeParameters()
 	// Every role of the application carries the boundary that the account's roles stack (or,
@@ -109,7 +109,7 @@ func (a *ApplicationStack) addFunction(key awscdk.CfnParameter) {
 		MemorySize:   jsii.Number(128),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 		Environment:  &map[string]*string{"STAGE_NAME": jsii.String(stage)},
-		Description:  jsii.String(fmt.Sprintf("Hello API handler, %s stage", stage)),
+		Description:  jsii.String(fmt.Sprintf("Handler of %s, %s stage", name, stage)),
 		// The version's logical ID is a hash of the function's template, which names the code
 		// parameters but not their values: without this, a new build would update $LATEST yet
 		// publish no version, and the alias (and so the API) would keep serving the old code.
@@ -178,11 +178,12 @@ func (a *ApplicationStack) addApi() {
 	api := awsapigateway.NewLambdaRestApi(stack, jsii.String("Api"), &awsapigateway.LambdaRestApiProps{
 		Handler:        alias,
 		RestApiName:    jsii.String(name),
-		Description:    jsii.String(fmt.Sprintf("Hello API, %s stage", stage)),
+		Description:    jsii.String(fmt.Sprintf("API of %s, %s stage", name, stage)),
 		CloudWatchRole: jsii.Bool(false),
 		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String(stage)},
-		// Export names are global per account and region: one per stage, never shared.
-		EndpointExportName: jsii.String(fmt.Sprintf("HelloApi-%s-Endpoint", stage)),
+		// Export names are global per account and region: one per application and stage, so two
+		// applications (or environments) in one account never collide.
+		EndpointExportName: jsii.String(name + "-Endpoint"),
 	})
 	allow(api,
 		nagException{Rule: "AwsSolutions-APIG4", Reason: "A public demo endpoint that returns a greeting and its stage; a real application adds an authorizer here."},

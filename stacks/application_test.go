@@ -1,12 +1,14 @@
 package stacks
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
@@ -69,7 +71,7 @@ func TestApplicationStack(t *testing.T) {
 			})
 			expect(t, "the endpoint is exported under a per-stage name", func() {
 				tmpl.HasOutput(jsii.String(ApiEndpointOutput), props{
-					"Export": props{"Name": "HelloApi-" + c.stage + "-Endpoint"},
+					"Export": props{"Name": envNamed(c.stage).AppName() + "-Endpoint"},
 				})
 			})
 			expect(t, "no account-wide CloudWatch role side effect from the API", func() {
@@ -169,5 +171,42 @@ func TestProgressiveDeployment(t *testing.T) {
 			assert.ElementsMatch(t, []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"},
 				get(group, "Properties", "AutoRollbackConfiguration", "Events"), "an alarm during the shift rolls back by itself")
 		})
+	}
+}
+
+// Bring your own application: app-name renames every application resource, and the roles and
+// policies that reach them follow, in every account; the sample's name is left nowhere. The
+// largest configuration carries the longest app-name, so this costs no synth of its own.
+func TestAppNameNamesTheApplicationEverywhere(t *testing.T) {
+	s, tmpls := largestApp(t)
+	for id, tmpl := range tmpls {
+		text, _ := json.Marshal(tmpl)
+		assert.NotContains(t, string(text), config.DefaultAppName, "%s still names the sample application", id)
+	}
+	for _, app := range s.Applications {
+		env := app.Environment
+		name := longestAppName + "-" + env.Name
+		require.Equal(t, name, env.AppName())
+		tmpl := tmpls[*app.StackName()]
+		fn := onlyIn(t, tmpl, "AWS::Lambda::Function")
+		assert.Equal(t, name, get(fn, "Properties", "FunctionName"))
+		lg := onlyIn(t, tmpl, "AWS::Logs::LogGroup")
+		assert.Equal(t, env.LogGroupName(), get(lg, "Properties", "LogGroupName"))
+		assert.Equal(t, name+"-Endpoint", get(tmpl, "Outputs", ApiEndpointOutput, "Export", "Name"), "exports are global per account: one per application and stage")
+		alarm := onlyIn(t, tmpl, "AWS::CloudWatch::Alarm")
+		assert.Equal(t, name+"-live-errors", get(alarm, "Properties", "AlarmName"))
+		for id, r := range tmpl["Resources"].(map[string]any) {
+			if get(r, "Type") == "AWS::IAM::Role" {
+				assert.Equal(t, "/"+name+"/", get(r, "Properties", "Path"), "role %s of %s", id, name)
+			}
+		}
+	}
+	for _, roles := range s.Roles {
+		text, _ := json.Marshal(tmpls[*roles.StackName()])
+		for _, env := range roles.Environments {
+			assert.Contains(t, string(text), `"ManagedPolicyName":"`+config.BoundaryPolicyName(env)+`"`, "%s bounds %s's roles", *roles.StackName(), env.Name)
+			assert.Contains(t, string(text), ":function:"+env.AppName()+`"`, "%s's deployment role reaches %s's function", *roles.StackName(), env.Name)
+			assert.Contains(t, string(text), ":role/"+env.AppName()+`/*"`, "%s's deployment role manages %s's roles", *roles.StackName(), env.Name)
+		}
 	}
 }
