@@ -60,17 +60,26 @@ func limitsEnvironments(n int) string {
 	return "[" + strings.Join(entries, ",") + "]"
 }
 
-// TestLimitsHoldUpToTenEnvironments synthesizes the largest configurations the README claims
-// (ten environments, three sharing an account, with deployment windows and notifications) and
-// smaller ones, and checks every limit above on every template.
+// longestAppName is an app-name as long as the config allows (40 characters): every name and
+// policy that repeats it is then at its largest.
+var longestAppName = "Orders" + strings.Repeat("x", 34)
+
+// largestApp synthesizes the largest configuration the README claims: ten environments, three
+// to an account, with deployment windows, notifications and the longest app-name. Every size
+// grows with the environments, the accounts and the name, so what fits here fits below.
+func largestApp(t *testing.T) (*Stacks, map[string]map[string]any) {
+	return configuredApp(t, limitsEnvironments(10), map[string]any{config.NotificationsKey: `["ops@example.com","lead@example.com"]`,
+		config.AppNameKey: longestAppName})
+}
+
+// TestLimitsHoldUpToTenEnvironments checks every limit above on every template of the largest
+// configuration, of the default pair and of three environments.
 func TestLimitsHoldUpToTenEnvironments(t *testing.T) {
-	for _, n := range []int{1, 5, 8, 10} {
-		t.Run(fmt.Sprintf("%d environments", n), func(t *testing.T) {
-			s, tmpls := configuredApp(t, limitsEnvironments(n), map[string]any{config.NotificationsKey: `["ops@example.com","lead@example.com"]`})
-			require.Len(t, s.Applications, n)
-			checkLimits(t, tmpls)
-		})
-	}
+	t.Run("10 environments", func(t *testing.T) {
+		s, tmpls := largestApp(t)
+		require.Len(t, s.Applications, 10)
+		checkLimits(t, tmpls)
+	})
 	t.Run("the default pair", func(t *testing.T) { checkLimits(t, raw) })
 	t.Run("three environments", func(t *testing.T) {
 		_, tmpls := threeEnvApp(t)

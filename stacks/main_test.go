@@ -50,6 +50,8 @@ var (
 	// outdir is the cloud assembly's folder, removed when the tests are done.
 	outdir string
 	raw    = map[string]map[string]any{}
+	// validation is the report of CDK's built-in validation over the test config's templates.
+	validation map[string]any
 )
 
 func TestMain(m *testing.M) {
@@ -79,10 +81,9 @@ func synthOnce() error {
 	if outdir, err = os.MkdirTemp("", "cdk-test-"); err != nil {
 		return err
 	}
-	// A failed validation would otherwise throw from Synth and take every test down with it;
-	// this way the checks in checks_test.go report each finding as a test failure.
-	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
-	app = awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	// The built-in validation runs over a synth of its own, only for templates this machine has
+	// not validated yet (validationReport).
+	app = awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir), BuiltinCloudFormationValidation: jsii.Bool(false)})
 	if built, err = Build(app, testConfig); err != nil {
 		return err
 	}
@@ -97,7 +98,8 @@ func synthOnce() error {
 		raw[id] = asMap
 		templates[id] = assertions.Template_FromJSON(&asMap, nil)
 	}
-	return nil
+	validation, err = validationReport(ctx)
+	return err
 }
 
 // cdkErr runs a CDK assertion and turns its panic into an error, so that one failed assertion
