@@ -98,7 +98,7 @@ func synthOnce() error {
 		raw[id] = asMap
 		templates[id] = assertions.Template_FromJSON(&asMap, nil)
 	}
-	validation, err = validationReport(ctx)
+	validation, err = validationReport(ctx, testConfig, raw)
 	return err
 }
 

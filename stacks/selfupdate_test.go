@@ -208,6 +208,14 @@ func TestRolesUpdateCommand(t *testing.T) {
 // reviewJS runs assets/review.js, the script the trusted buildspecs carry.
 func reviewJS(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
+	if env == nil {
+		// No environment of its own: the package's one node process judges it (runReview).
+		run := runReview(t, args...)
+		if run.Status != 0 {
+			return run.Stdout, fmt.Errorf("review.js %s exited %d: %s", args[0], run.Status, run.Stderr)
+		}
+		return run.Stdout, nil
+	}
 	script, err := assets.Script(assets.ReviewScript)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "review.js")

@@ -5,23 +5,26 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // CDK's built-in template validation (a WebAssembly rule engine) costs about ten CPU-seconds per
 // synth, two thirds of the package's setup, and its verdict depends on nothing but the templates
-// it reads and the CDK that reads them. So the shared app is synthesized without it, and
+// it reads and the CDK that reads them. So the apps of the tests are synthesized without it, and
 // validationReport validates a second synth of the same config only when this machine has not
 // validated exactly these templates with exactly these dependencies before. The report is kept
 // under the user's cache directory, outside the repository, so no push can supply one: a clean
 // clone, CodeBuild's CDK_Synth and every changed template validate afresh.
-func validationReport(ctx map[string]any) (map[string]any, error) {
-	key, err := validationKey()
+func validationReport(ctx map[string]any, cfg config.Config, tmpls map[string]map[string]any) (map[string]any, error) {
+	key, err := validationKey(tmpls)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +35,7 @@ func validationReport(ctx map[string]any) (map[string]any, error) {
 			return report, nil
 		}
 	}
-	report, err := validateAgain(ctx)
+	report, err := validateAgain(ctx, cfg)
 	if err != nil || cached == "" {
 		return report, err
 	}
@@ -42,10 +45,10 @@ func validationReport(ctx map[string]any) (map[string]any, error) {
 	return report, nil
 }
 
-// validationKey identifies what the validation reads: every template of the shared app, and
-// the modules (go.sum, which pins aws-cdk-go and with it aws-cdk-lib) and flags (cdk.json) that
+// validationKey identifies what the validation reads: every template of an app, and the
+// modules (go.sum, which pins aws-cdk-go and with it aws-cdk-lib) and flags (cdk.json) that
 // decide how it validates.
-func validationKey() (string, error) {
+func validationKey(tmpls map[string]map[string]any) (string, error) {
 	h := sha256.New()
 	for _, f := range []string{"../go.sum", "../cdk.json"} {
 		data, err := os.ReadFile(f)
@@ -55,13 +58,8 @@ func validationKey() (string, error) {
 		fmt.Fprintf(h, "%s %d\n", f, len(data))
 		h.Write(data)
 	}
-	ids := make([]string, 0, len(raw))
-	for id := range raw {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		data, err := json.Marshal(raw[id])
+	for _, id := range slices.Sorted(maps.Keys(tmpls)) {
+		data, err := json.Marshal(tmpls[id])
 		if err != nil {
 			return "", err
 		}
@@ -71,10 +69,10 @@ func validationKey() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// validateAgain synthesizes the test config once more with the validation on and returns its
-// report. A failed validation would otherwise throw from Synth; this way the report reaches
-// TestBuiltinValidationRanWithoutFindings, which names each finding.
-func validateAgain(ctx map[string]any) (map[string]any, error) {
+// validateAgain synthesizes a config once more with the validation on and returns its report.
+// A failed validation would otherwise throw from Synth; this way the report reaches the test,
+// which names each finding.
+func validateAgain(ctx map[string]any, cfg config.Config) (map[string]any, error) {
 	dir, err := os.MkdirTemp("", "cdk-validation-")
 	if err != nil {
 		return nil, err
@@ -82,7 +80,7 @@ func validateAgain(ctx map[string]any) (map[string]any, error) {
 	defer os.RemoveAll(dir)
 	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
 	validated := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir), BuiltinCloudFormationValidation: jsii.Bool(true)})
-	if _, err := Build(validated, testConfig); err != nil {
+	if _, err := Build(validated, cfg); err != nil {
 		return nil, err
 	}
 	validated.Synth(nil)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,46 +75,62 @@ func runWithEmulators(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("moto_server is not installed: `make test` installs moto 5.2.1 with pip (%v)", err)
 	}
-	emulators = map[string]*emulator{}
-	var procs []*exec.Cmd
+	// The servers start side by side: each spends a second or two importing moto.
+	accounts := []string{devAccount, prodAccount}
+	procs, endpoints, errs := make([]*exec.Cmd, len(accounts)), make([]string, len(accounts)), make([]error, len(accounts))
+	var wg sync.WaitGroup
+	for i, account := range accounts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			procs[i], endpoints[i], errs[i] = startEmulator(server, account)
+		}()
+	}
+	wg.Wait()
 	defer func() {
 		for _, p := range procs {
-			_ = p.Process.Kill()
+			if p != nil {
+				_ = p.Process.Kill()
+			}
 		}
 	}()
-	for _, account := range []string{devAccount, prodAccount} {
-		// A free port can be taken between our probe and moto's bind; a server that exits
-		// before it answers is started again on another port.
-		var started bool
-		for attempt := 0; attempt < 3 && !started; attempt++ {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			port := l.Addr().(*net.TCPAddr).Port
-			l.Close()
-			cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-			cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
-			if err := cmd.Start(); err != nil {
-				return 0, err
-			}
-			exited := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(exited) }()
-			endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-			if err := waitReady(endpoint, exited, 30*time.Second); err != nil {
-				_ = cmd.Process.Kill()
-				<-exited
-				continue
-			}
-			procs = append(procs, cmd)
-			emulators[account] = &emulator{account: account, endpoint: endpoint}
-			started = true
-		}
-		if !started {
-			return 0, fmt.Errorf("moto_server for account %s did not start on three ports", account)
-		}
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	emulators = map[string]*emulator{}
+	for i, account := range accounts {
+		emulators[account] = &emulator{account: account, endpoint: endpoints[i]}
 	}
 	return m.Run(), nil
+}
+
+// startEmulator starts moto_server for one account on a free loopback port. A free port can be
+// taken between our probe and moto's bind; a server that exits before it answers is started
+// again on another port.
+func startEmulator(server, account string) (*exec.Cmd, string, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, "", err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+		cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
+		if err := cmd.Start(); err != nil {
+			return nil, "", err
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+		if err := waitReady(endpoint, exited, 30*time.Second); err != nil {
+			_ = cmd.Process.Kill()
+			<-exited
+			continue
+		}
+		return cmd, endpoint, nil
+	}
+	return nil, "", fmt.Errorf("moto_server for account %s did not start on three ports", account)
 }
 
 // waitReady waits until the server answers, or gives up when it exits.
