@@ -13,8 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +26,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -75,39 +78,24 @@ func runWithEmulators(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("moto_server is not installed: `make test` installs moto 5.2.1 with pip (%v)", err)
 	}
-	// The servers start side by side: each spends a second or two importing moto.
-	accounts := []string{devAccount, prodAccount}
-	procs, endpoints, errs := make([]*exec.Cmd, len(accounts)), make([]string, len(accounts)), make([]error, len(accounts))
-	var wg sync.WaitGroup
-	for i, account := range accounts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			procs[i], endpoints[i], errs[i] = startEmulator(server, account)
-		}()
-	}
-	wg.Wait()
-	defer func() {
-		for _, p := range procs {
-			if p != nil {
-				_ = p.Process.Kill()
-			}
-		}
-	}()
-	if err := errors.Join(errs...); err != nil {
+	// One server holds both accounts: each request's account is the one its access key was
+	// created in (reset), so every path, the command's included, signs in as a user would.
+	// A second server would import moto's services a second time, seconds of CPU.
+	proc, endpoint, err := startEmulator(server)
+	if err != nil {
 		return 0, err
 	}
+	defer func() { _ = proc.Process.Kill() }()
 	emulators = map[string]*emulator{}
-	for i, account := range accounts {
-		emulators[account] = &emulator{account: account, endpoint: endpoints[i]}
+	for _, account := range []string{devAccount, prodAccount} {
+		emulators[account] = &emulator{account: account, endpoint: endpoint}
 	}
 	return m.Run(), nil
 }
 
-// startEmulator starts moto_server for one account on a free loopback port. A free port can be
-// taken between our probe and moto's bind; a server that exits before it answers is started
-// again on another port.
-func startEmulator(server, account string) (*exec.Cmd, string, error) {
+// startEmulator starts moto_server on a free loopback port. A free port can be taken between our
+// probe and moto's bind; a server that exits before it answers is started again on another port.
+func startEmulator(server string) (*exec.Cmd, string, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -116,7 +104,7 @@ func startEmulator(server, account string) (*exec.Cmd, string, error) {
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		cmd := exec.Command(server, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Env = append(os.Environ(), "MOTO_ACCOUNT_ID="+account)
+		cmd.Env = slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, "MOTO_ACCOUNT_ID=") })
 		if err := cmd.Start(); err != nil {
 			return nil, "", err
 		}
@@ -130,7 +118,7 @@ func startEmulator(server, account string) (*exec.Cmd, string, error) {
 		}
 		return cmd, endpoint, nil
 	}
-	return nil, "", fmt.Errorf("moto_server for account %s did not start on three ports", account)
+	return nil, "", errors.New("moto_server did not start on three ports")
 }
 
 // waitReady waits until the server answers, or gives up when it exits.
@@ -151,10 +139,17 @@ func waitReady(endpoint string, exited <-chan struct{}, timeout time.Duration) e
 	return fmt.Errorf("moto_server at %s did not start within %s", endpoint, timeout)
 }
 
-// empty reports whether the emulator holds none of what a scenario creates.
+// admin is the emulator's own view of the account, for the test to set up and inspect it: moto
+// takes the account from this header.
+func (e *emulator) admin() aws.Config {
+	return aws.Config{Region: region, BaseEndpoint: aws.String(e.endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		APIOptions:  []func(*middleware.Stack) error{smithyhttp.AddHeaderValue("x-moto-account-id", e.account)}}
+}
+
+// empty reports whether the account holds none of what a scenario creates.
 func (e *emulator) empty() bool {
-	c := aws.Config{Region: region, BaseEndpoint: aws.String(e.endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	c := e.admin()
 	ctx := context.Background()
 	_, ssmErr := ssm.NewFromConfig(c).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(bootstrapVersionParameter)})
 	_, iamErr := iam.NewFromConfig(c).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(config.CrossAccountRoleName)})
@@ -162,31 +157,46 @@ func (e *emulator) empty() bool {
 	return isNotFound(ssmErr) && isNotFound(iamErr) && cfnErr == nil && len(stacksOut.StackSummaries) == 0
 }
 
-// reset empties every emulator and points the profiles dev and prod at them (prodAs lets a
-// scenario sign the prod profile in to another account's emulator).
+// accessKey creates a user and an access key in the account: requests signed with the key are
+// that account's, as they would be in AWS.
+func (e *emulator) accessKey(t *testing.T) *iamtypes.AccessKey {
+	t.Helper()
+	client := iam.NewFromConfig(e.admin())
+	_, err := client.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("deployer")})
+	created(t, err)
+	out, err := client.CreateAccessKey(context.Background(), &iam.CreateAccessKeyInput{UserName: aws.String("deployer")})
+	require.NoError(t, err)
+	return out.AccessKey
+}
+
+// reset empties the emulator and gives each profile an access key of its account (a scenario
+// may sign the prod profile in to another account).
 func reset(t *testing.T, profiles map[string]string) {
 	t.Helper()
-	for _, e := range emulators {
-		requireLoopback(t, e.endpoint)
-		// A reset that has not taken yet would hand this scenario the last one's state, so
-		// reset until the emulator is seen empty.
-		clean := false
-		for attempt := 0; attempt < 5 && !clean; attempt++ {
-			resp, err := http.Post(e.endpoint+"/moto-api/reset", "application/json", nil)
-			require.NoError(t, err)
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			clean = e.empty()
-			if !clean {
-				time.Sleep(200 * time.Millisecond)
-			}
+	endpoint := emulators[devAccount].endpoint
+	requireLoopback(t, endpoint)
+	// A reset that has not taken yet would hand this scenario the last one's state, so reset
+	// until every account is seen empty.
+	clean := false
+	for attempt := 0; attempt < 5 && !clean; attempt++ {
+		resp, err := http.Post(endpoint+"/moto-api/reset", "application/json", nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		clean = emulators[devAccount].empty() && emulators[prodAccount].empty()
+		if !clean {
+			time.Sleep(200 * time.Millisecond)
 		}
-		require.True(t, clean, "moto_server for %s still holds the last scenario's state after a reset", e.account)
+	}
+	require.True(t, clean, "moto_server still holds the last scenario's state after a reset")
+	keys := map[string]*iamtypes.AccessKey{}
+	for account, e := range emulators {
+		keys[account] = e.accessKey(t)
 	}
 	var cfg strings.Builder
 	for profile, account := range profiles {
-		fmt.Fprintf(&cfg, "[profile %s]\nregion = %s\nendpoint_url = %s\naws_access_key_id = testing\naws_secret_access_key = testing\n\n",
-			profile, region, emulators[account].endpoint)
+		fmt.Fprintf(&cfg, "[profile %s]\nregion = %s\nendpoint_url = %s\naws_access_key_id = %s\naws_secret_access_key = %s\n\n",
+			profile, region, endpoint, aws.ToString(keys[account].AccessKeyId), aws.ToString(keys[account].SecretAccessKey))
 	}
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte(cfg.String()), 0o600))
