@@ -1,5 +1,6 @@
 # Everything a developer, CI and CodeBuild run goes through these targets, so all three run the
-# same commands. `make help` lists them. No target except deploy-* and bootstrap-dev needs AWS.
+# same commands. `make help` lists them. Only preflight, status, bootstrap, the deploy targets,
+# destroy and purge need AWS.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -26,7 +27,7 @@ CDK       = $(NODE) node_modules/aws-cdk/bin/cdk
 # jsii's Node runs through a small generated wrapper that adds --liftoff-only: CDK's built-in
 # template validation is a 9 MB WebAssembly module, and on two cores V8's optimizing tier
 # competes with the synth for CPU. Baseline-compiled code is fast enough for one run and saves
-# about 0.7 s per synth and per test run (README, Performance).
+# about 0.7 s per synth and per test run (CHANGELOG.md).
 JSII_WRAPPER := $(CURDIR)/build/jsii-node
 export JSII_NODE = $(JSII_WRAPPER)
 # Offline and quiet: no telemetry, no notices, no version check.
@@ -153,7 +154,7 @@ smoke-test: ## Check a deployed stage: make smoke-test API_URL=https://... STAGE
 	@test -n "$(API_URL)" -a -n "$(STAGE)" || { echo "Set API_URL (the stack output ApiEndpoint) and STAGE (the environment's name)" >&2; exit 2; }
 	go run ./lambda/api/smoketest -url "$(API_URL)" -stage "$(STAGE)" $(context)
 
-# ---- Deployment (needs AWS credentials; see README "Deploy to two accounts") ----
+# ---- Deployment (needs AWS credentials; see README, Deploy) ----
 
 # preflight checks every account before anything is deployed (README, Preflight): working
 # credentials for the right accounts, the bootstrap, the roles stacks and their key, the
