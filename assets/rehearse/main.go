@@ -56,7 +56,7 @@ type rehearsal struct {
 }
 
 // environment is one line of `cdk-app environments`.
-type environment struct{ Name, Account, StackID, RolesStack string }
+type environment struct{ Name, Account, StackID, AppName, RolesStack string }
 
 func main() {
 	// The `aws` stand-in asks the rehearsal itself whether a build's role may write to S3.
@@ -408,7 +408,7 @@ func (r *rehearsal) checkTemplates() error {
 		if len(f) != 6 {
 			return fmt.Errorf("unexpected environments line %q", line)
 		}
-		r.envs = append(r.envs, environment{Name: f[0], Account: f[1], StackID: f[2], RolesStack: f[5]})
+		r.envs = append(r.envs, environment{Name: f[0], Account: f[1], StackID: f[2], AppName: f[4], RolesStack: f[5]})
 	}
 	want := []string{"manifest.json", "CrossAccountPipelineStack.template.json", "CrossAccountPipelineStack.assets.json"}
 	for _, e := range r.envs {
@@ -470,15 +470,17 @@ func (r *rehearsal) buildRIE() error {
 func (r *rehearsal) invokeAll() error {
 	for _, e := range r.envs {
 		fmt.Printf("    environment %s:\n", e.Name)
-		if err := r.invokeZip(r.zip, e.Name, 60*time.Second); err != nil {
+		if err := r.invokeZip(r.zip, e, 60*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", e.Name, err)
 		}
 	}
 	return nil
 }
 
-// invokeZip runs the smoke test's emulator check against a Lambda zip, retrying for timeout.
-func (r *rehearsal) invokeZip(zipPath, stage string, timeout time.Duration) error {
+// invokeZip runs the smoke test's emulator check against a Lambda zip as env's function,
+// retrying for timeout.
+func (r *rehearsal) invokeZip(zipPath string, env environment, timeout time.Duration) error {
+	stage := env.Name
 	task, err := os.MkdirTemp(r.dir, "task-"+stage+"-")
 	if err != nil {
 		return err
@@ -495,7 +497,7 @@ func (r *rehearsal) invokeZip(zipPath, stage string, timeout time.Duration) erro
 	var logs bytes.Buffer
 	emu := exec.CommandContext(ctx, r.rie, "--runtime-interface-emulator-address", addr, r.qemu, "./bootstrap")
 	emu.Dir = task
-	emu.Env = append(os.Environ(), "STAGE_NAME="+stage, "AWS_LAMBDA_FUNCTION_NAME=HelloLambda-"+stage, "LOG_LEVEL=warn")
+	emu.Env = append(os.Environ(), "STAGE_NAME="+stage, "AWS_LAMBDA_FUNCTION_NAME="+env.AppName, "LOG_LEVEL=warn")
 	emu.Stdout, emu.Stderr = &logs, &logs
 	if err := emu.Start(); err != nil {
 		return err
@@ -635,7 +637,7 @@ func (r *rehearsal) faultHandler500() error {
 		saved := r.stdout
 		r.stdout = out
 		defer func() { r.stdout = saved }()
-		return r.invokeZip(faulty, "dev", 6*time.Second)
+		return r.invokeZip(faulty, r.envs[0], 6*time.Second)
 	})
 	if err != nil {
 		return err

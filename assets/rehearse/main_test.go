@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,4 +105,64 @@ func TestUnzipRefusesPathsOutsideTheFolder(t *testing.T) {
 	require.NoError(t, zw.Close())
 	require.NoError(t, f.Close())
 	assert.ErrorContains(t, unzip(path, t.TempDir()), "escapes the folder")
+}
+
+// The rehearsed push must work on whichever form of environments the repository commits: the
+// pair cdk.json ships, or a list (the README's staging example) that already holds staging.
+func TestAddEnvironmentEditsEitherForm(t *testing.T) {
+	pair := []byte(`{"app": "x", "context": {"dev-account": "111111111111", "prod-account": "222222222222",
+		"prod-approval": false, "region": "us-east-1", "branch": "main", "@aws-cdk/core:target-partitions": ["aws"]}}`)
+	withList := []byte(`{"app": "x", "context": {"region": "us-east-1", "branch": "main", "app-name": "orders",
+		"@aws-cdk/core:newStyleStackSynthesis": true,
+		"environments": [{"name": "dev", "account": "111111111111"}, {"name": "staging", "account": "333333333333"},
+			{"name": "prod", "account": "222222222222", "approval": true, "traffic": "linear",
+			 "deployment-window": {"cron": "* * 9-16 ? * MON-FRI"}}]}}`)
+	cases := []struct {
+		name     string
+		file     []byte
+		want     []string // environment names after the edit
+		added    string
+		account  string
+		appName  string
+		flagKept string
+	}{
+		{"the pair, without prod's approval", pair, []string{"dev", "staging", "prod"}, "staging", "333333333333", "HelloLambda-staging", "@aws-cdk/core:target-partitions"},
+		{"a committed list with staging", withList, []string{"dev", "staging", "qa", "prod"}, "qa", "444444444444", "orders-qa", "@aws-cdk/core:newStyleStackSynthesis"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			edited, added, err := addEnvironment(c.file)
+			require.NoError(t, err)
+			assert.Equal(t, c.added, added.Name)
+			assert.Equal(t, c.account, added.Account)
+			assert.Equal(t, c.appName, added.AppName())
+
+			before, err := config.CDKJSONContextRaw(writeTemp(t, c.file))
+			require.NoError(t, err)
+			after, err := config.CDKJSONContextRaw(writeTemp(t, edited))
+			require.NoError(t, err)
+			assert.Contains(t, after, c.flagKept, "feature flags stay")
+			assert.NotContains(t, after, config.DevAccountKey, "one form only")
+			cfgBefore, err := config.FromContext(before, before)
+			require.NoError(t, err)
+			cfg, err := config.FromContext(after, after)
+			require.NoError(t, err, "the edited cdk.json is a valid config")
+			var names []string
+			for _, e := range cfg.Environments {
+				names = append(names, e.Name)
+			}
+			assert.Equal(t, c.want, names)
+			last := len(cfg.Environments) - 1
+			assert.Equal(t, cfgBefore.Environments[len(cfgBefore.Environments)-1], cfg.Environments[last],
+				"the last environment keeps its approval, traffic and window")
+			assert.Equal(t, cfgBefore.AppName, cfg.AppName)
+		})
+	}
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cdk.json")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	return path
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/crossaccount/cross-account-pipeline/assets"
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The pipeline's trusted projects talk to CloudFormation, STS and CodePipeline, which do not
@@ -665,33 +667,46 @@ func (r *rehearsal) preflightComesFirst(list string) error {
 	return nil
 }
 
-// pushAddsAnEnvironment is the README's "adding a staging account": one entry in cdk.json (the
-// list form, in place of the pair) and a push. CodeBuild's synth still has the accounts the
-// pipeline was deployed with in its environment; the committed list must win over them, or the
-// push would never reach the pipeline.
+// pushAddsAnEnvironment is the README's "adding an environment": one entry in cdk.json before
+// the last environment (the pair becomes the list it stands for) and a push. CodeBuild's synth
+// still has the settings the pipeline was deployed with in its environment (read from the
+// synthesized CDK_Synth project); the committed list must win over them, or the push would never
+// reach the pipeline.
 func (r *rehearsal) pushAddsAnEnvironment() error {
-	restore, err := r.inject("cdk.json", `"dev-account": "111111111111",
-    "prod-account": "222222222222",`, `"environments": [
-      {"name": "dev", "account": "111111111111"},
-      {"name": "staging", "account": "333333333333"},
-      {"name": "prod", "account": "222222222222"}
-    ],`)
+	path := filepath.Join(r.work, "cdk.json")
+	orig, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
+	edited, added, err := addEnvironment(orig)
+	if err != nil {
+		return err
+	}
+	pipeline, err := readTemplate(filepath.Join(r.work, "cdk.out", "CrossAccountPipelineStack.template.json"))
+	if err != nil {
+		return err
+	}
+	deployed, err := actionEnv(pipeline, "CDK_Synth", nil)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, edited, 0o644); err != nil {
+		return err
+	}
+	restore := func() error { return os.WriteFile(path, orig, 0o644) }
 	defer restore()
-	deployed := []string{"DEV_ACCOUNT=111111111111", "PROD_ACCOUNT=222222222222", "REGION=us-east-1"}
 	var out bytes.Buffer
 	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, deployed, &out); err != nil {
-		return fmt.Errorf("CDK_Synth with staging in cdk.json: %w\n%s", err, tail(out.String(), 30))
+		return fmt.Errorf("CDK_Synth with %s in cdk.json: %w\n%s", added.Name, err, tail(out.String(), 30))
 	}
-	for _, f := range []string{"StagingApplicationStack.template.json", "StagingAccountRolesStack.template.json"} {
-		if _, err := os.Stat(filepath.Join(r.work, "cdk.out", f)); err != nil {
-			return fmt.Errorf("the push's staging did not reach the synth: no %s", f)
+	rolesStack := config.RolesStackID([]config.Environment{added})
+	for _, f := range []string{added.StackID(), rolesStack} {
+		if _, err := os.Stat(filepath.Join(r.work, "cdk.out", config.TemplateFile(f))); err != nil {
+			return fmt.Errorf("the push's %s did not reach the synth: no %s", added.Name, config.TemplateFile(f))
 		}
 	}
-	// The deploy targets accept the committed list (check-accounts), and deploy-roles finds
-	// staging's roles stack in it.
+	// The deploy targets accept the committed list (check-accounts), and deploy-roles finds the
+	// new roles stack in it.
 	check := exec.Command("make", "--no-print-directory", "-s", "check-accounts", "REGION=us-east-1")
 	check.Dir = r.work
 	if out, err := check.CombinedOutput(); err != nil {
@@ -700,20 +715,63 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	list := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments")
 	list.Dir = r.work
 	roster, err := list.Output()
-	if err != nil || !strings.Contains(string(roster), "staging\t333333333333\tStagingApplicationStack\tStagingApplicationDeploymentStack\tHelloLambda-staging\tStagingAccountRolesStack") {
-		return fmt.Errorf("make deploy-roles ENV=staging would not find StagingAccountRolesStack: %v\n%s", err, roster)
+	line := strings.Join([]string{added.Name, added.Account, added.StackID(), added.DeploymentStackName(), added.AppName(), rolesStack}, "\t")
+	if err != nil || !slices.Contains(strings.Split(string(roster), "\n"), line) {
+		return fmt.Errorf("make deploy-roles ENV=%s would not find %s (no line %q): %v\n%s", added.Name, rolesStack, line, err, roster)
 	}
-	fmt.Println("    CDK_Synth (with the deployed accounts in its environment) synthesized StagingApplicationStack and StagingAccountRolesStack;")
-	fmt.Println("    make deploy-roles ENV=staging REGION=us-east-1 would deploy StagingAccountRolesStack")
+	fmt.Printf("    CDK_Synth (with the deployed settings in its environment) synthesized %s and %s;\n", added.StackID(), rolesStack)
+	fmt.Printf("    make deploy-roles ENV=%s REGION=us-east-1 would deploy %s\n", added.Name, rolesStack)
 	// Leave the default assembly for the steps after this one.
 	if err := restore(); err != nil {
 		return err
 	}
 	out.Reset()
 	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, nil, &out); err != nil {
-		return fmt.Errorf("CDK_Synth again with the default cdk.json: %w\n%s", err, tail(out.String(), 40))
+		return fmt.Errorf("CDK_Synth again with the committed cdk.json: %w\n%s", err, tail(out.String(), 40))
 	}
 	return nil
+}
+
+// addEnvironment makes the README's edit to a cdk.json: one environment more, before the last,
+// in an account of its own, written as an environments list in place of whichever form the file
+// holds. It returns the new file and the environment it added.
+func addEnvironment(cdkJSON []byte) ([]byte, config.Environment, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(cdkJSON, &doc); err != nil {
+		return nil, config.Environment{}, fmt.Errorf("cdk.json: %w", err)
+	}
+	ctx, _ := doc["context"].(map[string]any)
+	cfg, err := config.FromContext(ctx, ctx)
+	if err != nil {
+		return nil, config.Environment{}, fmt.Errorf("the committed cdk.json: %w", err)
+	}
+	added := config.Environment{App: cfg.AppName, Traffic: config.TrafficCanary}
+	for _, name := range []string{"staging", "qa", "preprod", "uat"} {
+		if !slices.ContainsFunc(cfg.Environments, func(e config.Environment) bool { return e.Name == name }) {
+			added.Name = name
+			break
+		}
+	}
+	for d := '3'; d <= '9' && added.Account == ""; d++ {
+		account := strings.Repeat(string(d), 12)
+		if !slices.ContainsFunc(cfg.Environments, func(e config.Environment) bool { return e.Account == account }) {
+			added.Account = account
+		}
+	}
+	if added.Name == "" || added.Account == "" {
+		return nil, config.Environment{}, errors.New("cdk.json's environments use every name and account the rehearsal would add; update the rehearsal")
+	}
+	envs := slices.Insert(slices.Clone(cfg.Environments), len(cfg.Environments)-1, added)
+	var list []any
+	if err := json.Unmarshal([]byte(config.EnvironmentsJSON(envs)), &list); err != nil {
+		return nil, config.Environment{}, err
+	}
+	ctx[config.EnvironmentsKey] = list
+	for _, k := range []string{config.DevAccountKey, config.ProdAccountKey, config.ProdApprovalKey} {
+		delete(ctx, k)
+	}
+	edited, err := json.MarshalIndent(doc, "", "  ")
+	return edited, added, err
 }
 
 // previews runs the Preview action of the first approval stage against a deployed stack that
