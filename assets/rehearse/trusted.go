@@ -780,12 +780,15 @@ func addEnvironment(cdkJSON []byte) ([]byte, config.Environment, error) {
 func (t *trustedRun) previews() error {
 	var env environment
 	for _, e := range t.r.envs {
-		if e.RolesStack != "-" {
-			env = e
+		title := strings.TrimSuffix(e.StackID, "ApplicationStack")
+		if _, err := actionEnvIn(t.pipeline, "Approve_"+title, "Preview", nil); err == nil {
+			env, env.Name = e, title
 			break
 		}
 	}
-	env.Name = strings.TrimSuffix(env.StackID, "ApplicationStack")
+	if env.StackID == "" {
+		return errors.New("no environment has an approval stage with a Preview action; the rehearsal needs one")
+	}
 	synthesized, err := readTemplate(filepath.Join(t.assembly, env.StackID+".template.json"))
 	if err != nil {
 		return err
