@@ -101,7 +101,7 @@ func run(repo string, keep bool) error {
 		{"invoke bootstrap for every environment under the emulator", r.invokeAll},
 		{"Pipeline_Changes, UpdatePipeline, Record_Digests, Verify_Artifacts, Check_Roles: run their buildspecs on the assembly", r.trustedBuildspecs},
 		{"make destroy and purge act on every environment; every deploy target runs its preflight first", r.operationsIterate},
-		{"a push that adds staging to cdk.json: CDK_Synth synthesizes it, make deploy-roles ENV=staging deploys its roles", r.pushAddsAnEnvironment},
+		{"a push that adds an environment to cdk.json: CDK_Synth synthesizes it, make deploy-roles ENV=<it> deploys its roles", r.pushAddsAnEnvironment},
 		// The gates must bite: each deliberate fault has to be stopped where the pipeline
 		// would stop it, and a fault that gets through fails the rehearsal.
 		{"fault: a handler that answers 500 fails the smoke test", r.faultHandler500},
