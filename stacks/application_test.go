@@ -178,16 +178,16 @@ func TestProgressiveDeployment(t *testing.T) {
 // policies that reach them follow, in every account; the sample's name is left nowhere. The
 // largest configuration carries the longest app-name, so this costs no synth of its own.
 func TestAppNameNamesTheApplicationEverywhere(t *testing.T) {
-	s, tmpls := largestApp(t)
+	cfg, largest := synthesizedVariant(t, "largest")
+	tmpls := largest.Templates
 	for id, tmpl := range tmpls {
 		text, _ := json.Marshal(tmpl)
 		assert.NotContains(t, string(text), config.DefaultAppName, "%s still names the sample application", id)
 	}
-	for _, app := range s.Applications {
-		env := app.Environment
+	for _, env := range cfg.Environments {
 		name := longestAppName + "-" + env.Name
 		require.Equal(t, name, env.AppName())
-		tmpl := tmpls[*app.StackName()]
+		tmpl := tmpls[env.StackID()]
 		fn := onlyIn(t, tmpl, "AWS::Lambda::Function")
 		assert.Equal(t, name, get(fn, "Properties", "FunctionName"))
 		lg := onlyIn(t, tmpl, "AWS::Logs::LogGroup")
@@ -201,12 +201,17 @@ func TestAppNameNamesTheApplicationEverywhere(t *testing.T) {
 			}
 		}
 	}
-	for _, roles := range s.Roles {
-		text, _ := json.Marshal(tmpls[*roles.StackName()])
-		for _, env := range roles.Environments {
-			assert.Contains(t, string(text), `"ManagedPolicyName":"`+config.BoundaryPolicyName(env)+`"`, "%s bounds %s's roles", *roles.StackName(), env.Name)
-			assert.Contains(t, string(text), ":function:"+env.AppName()+`"`, "%s's deployment role reaches %s's function", *roles.StackName(), env.Name)
-			assert.Contains(t, string(text), ":role/"+env.AppName()+`/*"`, "%s's deployment role manages %s's roles", *roles.StackName(), env.Name)
+	var rolesStacks []string
+	for _, account := range config.RemoteAccounts(cfg) {
+		envs := config.EnvironmentsIn(cfg, account)
+		id := config.RolesStackID(envs)
+		rolesStacks = append(rolesStacks, id)
+		text, _ := json.Marshal(tmpls[id])
+		for _, env := range envs {
+			assert.Contains(t, string(text), `"ManagedPolicyName":"`+config.BoundaryPolicyName(env)+`"`, "%s bounds %s's roles", id, env.Name)
+			assert.Contains(t, string(text), ":function:"+env.AppName()+`"`, "%s's deployment role reaches %s's function", id, env.Name)
+			assert.Contains(t, string(text), ":role/"+env.AppName()+`/*"`, "%s's deployment role manages %s's roles", id, env.Name)
 		}
 	}
+	assert.Equal(t, rolesStacks, largest.Roles, "one roles stack per other account")
 }

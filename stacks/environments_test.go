@@ -8,78 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
-// threeEnvApp synthesizes dev -> staging (its own account) -> prod for the tests below.
-func threeEnvApp(t *testing.T) (*Stacks, map[string]map[string]any) {
-	return environmentsApp(t, threeEnvironments())
-}
-
-// environmentsApps holds each environments list's synthesized app, so tests sharing a list pay
-// for one jsii App and one synth.
-var environmentsApps = map[string]*environmentsResult{}
-
-type environmentsResult struct {
-	stacks *Stacks
-	tmpls  map[string]map[string]any
-	nag    map[string][]string // cdk-nag findings by stack ID
-}
-
-// environmentsApp synthesizes the app for an environments list in its own App and returns its
-// templates by stack ID, each free of cdk-nag findings.
-func environmentsApp(t *testing.T, list string) (*Stacks, map[string]map[string]any) {
-	return configuredApp(t, list, nil)
-}
-
-// configuredApp is environmentsApp with more configuration keys (notifications, say).
-func configuredApp(t *testing.T, list string, more map[string]any) (*Stacks, map[string]map[string]any) {
-	t.Helper()
-	key := list + fmt.Sprint(more)
-	r, ok := environmentsApps[key]
-	if !ok {
-		v := testValues()
-		delete(v, config.DevAccountKey)
-		delete(v, config.ProdAccountKey)
-		v[config.EnvironmentsKey] = list
-		for k, x := range more {
-			v[k] = x
-		}
-		cfg, err := config.NewConfig(v)
-		require.NoError(t, err)
-		ctx, err := config.CDKJSONContext("../cdk.json")
-		require.NoError(t, err)
-		// The built-in validation ran over the same constructs in the shared app.
-		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), BuiltinCloudFormationValidation: jsii.Bool(false)})
-		s, err := Build(app, cfg)
-		require.NoError(t, err)
-		asm := app.Synth(nil)
-		r = &environmentsResult{stacks: s, tmpls: map[string]map[string]any{}, nag: map[string][]string{}}
-		for _, st := range s.All() {
-			r.tmpls[*st.StackName()] = asm.GetStackByName(st.StackName()).Template().(map[string]any)
-			r.nag[*st.StackName()] = nagFindingsIn(asm, *st.StackName())
-		}
-		environmentsApps[key] = r
-	}
-	for id, findings := range r.nag {
-		assert.Empty(t, findings, "%s has cdk-nag findings", id)
-	}
-	return r.stacks, r.tmpls
-}
-
 func TestThreeEnvironments(t *testing.T) {
-	s, tmpls := threeEnvApp(t)
-	var ids []string
-	for _, st := range s.All() {
-		ids = append(ids, *st.StackName())
-	}
+	_, three := synthesizedVariant(t, "three")
+	tmpls := three.Templates
 	assert.Equal(t, []string{"RepositoryStack", "LambdaStack", "DevApplicationStack", "StagingApplicationStack", "ProdApplicationStack",
-		"CrossAccountPipelineStack", "StagingAccountRolesStack", "ProdAccountRolesStack"}, ids)
+		"CrossAccountPipelineStack", "StagingAccountRolesStack", "ProdAccountRolesStack"}, three.Stacks)
 
 	var stages []any
 	for _, r := range tmpls[config.PipelineStackID]["Resources"].(map[string]any) {
@@ -206,7 +145,8 @@ func awsPrincipals(doc any) []string {
 // Per environment of dev -> staging -> prod: the traffic each one's template shifts with, and
 // key and bucket policies that name exactly the other accounts' roles.
 func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
-	_, tmpls := threeEnvApp(t)
+	_, three := synthesizedVariant(t, "three")
+	tmpls := three.Templates
 	for stack, want := range map[string]string{
 		"DevApplicationStack":     "CodeDeployDefault.LambdaAllAtOnce",
 		"StagingApplicationStack": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
@@ -237,15 +177,19 @@ func TestThreeEnvironmentsTrafficAndArtifactAccess(t *testing.T) {
 	}
 }
 
-// Two environments may share an account: one roles stack, named after the first of them like
-// every roles stack, one deployment role per environment, each scoped to its own application,
-// and a cross-account role that drives both stacks and no other.
+// Environments may share an account: one roles stack, named after the first of them like every
+// roles stack (prod's account holds env7's, env8's and prod's in the largest configuration), one
+// deployment role per environment, each scoped to its own application, and a cross-account role
+// that drives their stacks and no other.
 func TestEnvironmentsSharingAnAccount(t *testing.T) {
-	s, tmpls := environmentsApp(t, fmt.Sprintf(`[{"name":"dev","account":%q},{"name":"qa","account":%q},{"name":"prod","account":%q}]`,
-		devAccount, prodAccount, prodAccount))
-	require.Len(t, s.Roles, 1, "one roles stack for the shared account")
-	assert.Equal(t, "QaAccountRolesStack", *s.Roles[0].StackName())
-	tmpl := tmpls["QaAccountRolesStack"]
+	cfg, largest := synthesizedVariant(t, "largest")
+	shared := config.EnvironmentsIn(cfg, prodAccount)
+	require.Len(t, shared, 3, "the largest configuration puts three environments in prod's account")
+	id := config.RolesStackID(shared)
+	assert.Equal(t, "Env7AccountRolesStack", id, "named after the account's first environment, even with prod in it")
+	assert.Contains(t, largest.Roles, id)
+	assert.NotContains(t, largest.Roles, ProdRolesStackID)
+	tmpl := largest.Templates[id]
 
 	policies := map[string]string{} // role name -> its policies' text
 	roleNames := map[string]string{}
@@ -262,14 +206,29 @@ func TestEnvironmentsSharingAnAccount(t *testing.T) {
 			}
 		}
 	}
-	assert.ElementsMatch(t, []string{config.CrossAccountRoleName, config.DeploymentRoleName, config.DeploymentRoleNameFor(config.Environment{Name: "qa"})}, slices.Collect(maps.Values(roleNames)))
+	want := []string{config.CrossAccountRoleName}
+	for _, e := range shared {
+		want = append(want, config.DeploymentRoleNameFor(e))
+	}
+	assert.Contains(t, want, config.DeploymentRoleName, "prod keeps its deployment role's name in a shared account")
+	assert.ElementsMatch(t, want, slices.Collect(maps.Values(roleNames)))
 	cross := policies[config.CrossAccountRoleName]
-	assert.Contains(t, cross, "stack/QaApplicationDeploymentStack/*")
-	assert.Contains(t, cross, "stack/ProdApplicationDeploymentStack/*")
-	assert.NotContains(t, cross, "DevApplicationDeploymentStack")
-	for env, own := range map[string]string{"qa": config.DeploymentRoleNameFor(config.Environment{Name: "qa"}), "prod": config.DeploymentRoleName} {
-		other := map[string]string{"qa": "prod", "prod": "qa"}[env]
-		assert.Contains(t, policies[own], config.Environment{Name: env}.AppName()+"/", "%s's deployment role covers its application", env)
-		assert.NotContains(t, policies[own], config.Environment{Name: other}.AppName()+"/", "%s's deployment role does not reach %s's", env, other)
+	for _, e := range cfg.Environments {
+		stack := "stack/" + e.DeploymentStackName() + "/*"
+		if slices.Contains(shared, e) {
+			assert.Contains(t, cross, stack)
+		} else {
+			assert.NotContains(t, cross, stack, "the cross-account role reaches only its account's stacks")
+		}
+	}
+	for _, e := range shared {
+		own := policies[config.DeploymentRoleNameFor(e)]
+		for _, other := range cfg.Environments {
+			if other == e {
+				assert.Contains(t, own, e.AppName()+"/", "%s's deployment role covers its application", e.Name)
+			} else {
+				assert.NotContains(t, own, other.AppName()+"/", "%s's deployment role does not reach %s's", e.Name, other.Name)
+			}
+		}
 	}
 }

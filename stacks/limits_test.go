@@ -39,8 +39,9 @@ const (
 	configurationValue = 1000
 )
 
-// limitsEnvironments builds an environments list of n: dev in the pipeline's account, then
-// environments three to an account, the last one prod; every third has a deployment window.
+// limitsEnvironments builds an environments list of n (at least 4): dev in the pipeline's
+// account, the last three in prod's account (prod last), the others up to three to an account,
+// with deployment windows on dev, prod and every third.
 func limitsEnvironments(n int) string {
 	var entries []string
 	for i := 0; i < n; i++ {
@@ -50,9 +51,14 @@ func limitsEnvironments(n int) string {
 			name, account = "dev", devAccount
 		case i == n-1:
 			name, account = "prod", prodAccount
+		case i >= n-3:
+			account = prodAccount
 		}
 		entry := fmt.Sprintf(`{"name":%q,"account":%q`, name, account)
-		if i%3 == 2 {
+		switch {
+		case i == 0:
+			entry += `,"deployment-window":{"cron":"* * 9-16 ? * MON-FRI"}`
+		case i%3 == 2 || i == n-1:
 			entry += `,"deployment-window":{"cron":"* * 9-16 ? * MON-FRI","timezone":"Europe/Berlin"}`
 		}
 		entries = append(entries, entry+"}")
@@ -64,26 +70,30 @@ func limitsEnvironments(n int) string {
 // policy that repeats it is then at its largest.
 var longestAppName = "Orders" + strings.Repeat("x", 34)
 
-// largestApp synthesizes the largest configuration the README claims: ten environments, three
-// to an account, with deployment windows, notifications and the longest app-name. Every size
-// grows with the environments, the accounts and the name, so what fits here fits below.
-func largestApp(t *testing.T) (*Stacks, map[string]map[string]any) {
-	return configuredApp(t, limitsEnvironments(10), map[string]any{config.NotificationsKey: `["ops@example.com","lead@example.com"]`,
-		config.AppNameKey: longestAppName})
+// largestConfig is the largest configuration the README claims: ten environments, three to an
+// account, with deployment windows, notifications by e-mail, the SUPERSEDED execution mode and
+// the longest app-name. Every size grows with the environments, the accounts and the name, so
+// what fits here fits below. The tests of notifications, windows and shared accounts read it too.
+func largestConfig() (config.Config, error) {
+	return listConfig(limitsEnvironments(10), map[string]any{config.NotificationsKey: `["ops@example.com","lead@example.com"]`,
+		config.AppNameKey: longestAppName, config.ExecutionModeKey: config.ExecutionModeSuperseded})
 }
 
 // TestLimitsHoldUpToTenEnvironments checks every limit above on every template of the largest
 // configuration, of the default pair and of three environments.
 func TestLimitsHoldUpToTenEnvironments(t *testing.T) {
 	t.Run("10 environments", func(t *testing.T) {
-		s, tmpls := largestApp(t)
-		require.Len(t, s.Applications, 10)
-		checkLimits(t, tmpls)
+		cfg, largest := synthesizedVariant(t, "largest")
+		require.Len(t, cfg.Environments, 10)
+		for _, e := range cfg.Environments {
+			require.Contains(t, largest.Templates, e.StackID())
+		}
+		checkLimits(t, largest.Templates)
 	})
 	t.Run("the default pair", func(t *testing.T) { checkLimits(t, raw) })
 	t.Run("three environments", func(t *testing.T) {
-		_, tmpls := threeEnvApp(t)
-		checkLimits(t, tmpls)
+		_, three := synthesizedVariant(t, "three")
+		checkLimits(t, three.Templates)
 	})
 }
 

@@ -56,6 +56,9 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if dir := os.Getenv(variantsDirEnv); dir != "" {
+		os.Exit(synthesizeVariants(dir))
+	}
 	os.Exit(run(m))
 }
 
@@ -66,6 +69,12 @@ func run(m *testing.M) int {
 			os.RemoveAll(outdir)
 		}
 	}()
+	var err error
+	if worker, err = startVariantWorker(); err != nil {
+		fmt.Fprintln(os.Stderr, "starting the variant worker:", err)
+		return 1
+	}
+	defer worker.stop()
 	if err := synthOnce(); err != nil {
 		fmt.Fprintln(os.Stderr, "synthesizing the test app:", err)
 		return 1

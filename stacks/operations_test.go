@@ -12,14 +12,11 @@ import (
 	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
+// The largest configuration has notifications by e-mail, deployment windows on dev and prod
+// (prod's with a time zone) and the SUPERSEDED execution mode.
 func TestNotificationsWindowsAndExecutionMode(t *testing.T) {
-	cfg := testConfig
-	cfg.Environments = config.ShorthandEnvironments(devAccount, prodAccount, true)
-	cfg.Environments[0].Window = &config.DeploymentWindow{Cron: "* * 9-16 ? * MON-FRI"}
-	cfg.Environments[1].Window = &config.DeploymentWindow{Cron: "* * 9-16 ? * MON-FRI", TimeZone: "Europe/Berlin"}
-	cfg.Notifications = config.Notifications{Emails: []string{"ops@example.com", "lead@example.com"}}
-	cfg.ExecutionMode = config.ExecutionModeSuperseded
-	tmpl := variantPipeline(t, cfg)
+	cfg, largest := synthesizedVariant(t, "largest")
+	tmpl := largest.Templates[config.PipelineStackID]
 
 	pipelines := resourcesIn(tmpl, "AWS::CodePipeline::Pipeline")
 	require.Len(t, pipelines, 1)

@@ -372,10 +372,14 @@ func checkLeftovers(ctx context.Context, r *Report, cfg config.Config, sessions 
 		if !ok || !res.Purged {
 			continue
 		}
-		if stack, err := describeStack(ctx, s.cfg, res.Stack); err != nil || stack != nil {
-			continue // deployed (the resource is its own) or unreadable (reported elsewhere)
+		stack, err := describeStack(ctx, s.cfg, res.Stack)
+		if stack != nil {
+			continue // deployed: the resource is its own
 		}
-		found, err := exists(ctx, s, res)
+		found := false
+		if err == nil {
+			found, err = exists(ctx, s, res)
+		}
 		switch {
 		case err != nil:
 			r.fail("leftovers", res.Env.Name, res.Env.Account, "check the permissions of profile "+s.profile, "cannot check %s %s: %v", res.Kind, res.Name, shortError(err))
