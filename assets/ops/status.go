@@ -88,20 +88,28 @@ func Status(ctx context.Context, cfg config.Config, accounts Accounts) (View, er
 	for _, e := range cfg.Environments {
 		c, err := accounts.Config(ctx, ProfileOf(e.Name))
 		if err == nil {
-			src.Stacks[e.Name], err = describeStack(ctx, c, e.DeploymentStackName())
-		}
-		if err == nil && src.Stacks[e.Name] != nil {
-			src.Aliases[e.Name], err = lambda.NewFromConfig(c).GetAlias(ctx, &lambda.GetAliasInput{
-				FunctionName: aws.String(e.AppName()), Name: aws.String(config.LiveAliasName)})
-			if isNotFound(err) {
-				err = nil
-			}
+			src.Stacks[e.Name], src.Aliases[e.Name], err = readEnvironment(ctx, c, e)
 		}
 		if err != nil {
 			src.Errors[e.Name] = shortError(err)
 		}
 	}
 	return BuildView(cfg, src), nil
+}
+
+// readEnvironment reads an environment's deployed stack and, when there is one, the live alias
+// of its function, named after the app-name (nil when the stack has none yet).
+func readEnvironment(ctx context.Context, c aws.Config, e config.Environment) (*cfntypes.Stack, *lambda.GetAliasOutput, error) {
+	stack, err := describeStack(ctx, c, e.DeploymentStackName())
+	if err != nil || stack == nil {
+		return nil, nil, err
+	}
+	alias, err := lambda.NewFromConfig(c).GetAlias(ctx, &lambda.GetAliasInput{
+		FunctionName: aws.String(e.AppName()), Name: aws.String(config.LiveAliasName)})
+	if isNotFound(err) {
+		return stack, nil, nil
+	}
+	return stack, alias, err
 }
 
 // BuildView turns the responses into the view: the commit behind each environment is the one

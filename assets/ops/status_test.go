@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,9 +13,13 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
 // The emulator has no CodePipeline execution history, so the status view is tested on
@@ -98,4 +104,45 @@ func TestStatusShowsWhatCouldNotBeRead(t *testing.T) {
 	var text bytes.Buffer
 	require.NoError(t, BuildView(configOf(t, nil), src).Write(&text, false))
 	assert.Contains(t, text.String(), "unreadable: operation error STS: GetCallerIdentity, expired token")
+}
+
+// Status finds an environment's live version under the app-name's function: a renamed
+// application's alias is read, and the sample's name is not what it looks up.
+func TestStatusReadsTheRenamedApplication(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount, "prod": prodAccount})
+	ctx := context.Background()
+	prod := clientCfg(t, "prod")
+	renamed := configOf(t, map[string]any{config.AppNameKey: "orders-api"}).Environments[1]
+	createStack(t, prod, renamed.DeploymentStackName(), nil, nil)
+
+	role, err := iam.NewFromConfig(prod).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("orders-api-prod-function"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	require.NoError(t, err)
+	var code bytes.Buffer
+	zw := zip.NewWriter(&code)
+	w, err := zw.Create("bootstrap")
+	require.NoError(t, err)
+	_, _ = w.Write([]byte("#!/bin/sh\n"))
+	require.NoError(t, zw.Close())
+	functions := lambda.NewFromConfig(prod)
+	_, err = functions.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(renamed.AppName()), Role: role.Role.Arn,
+		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: code.Bytes()}})
+	require.NoError(t, err)
+	version, err := functions.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(renamed.AppName())})
+	require.NoError(t, err)
+	_, err = functions.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(renamed.AppName()), Name: aws.String(config.LiveAliasName),
+		FunctionVersion: version.Version})
+	require.NoError(t, err)
+
+	stack, alias, err := readEnvironment(ctx, prod, renamed)
+	require.NoError(t, err)
+	require.NotNil(t, stack)
+	require.NotNil(t, alias, "the live alias of %s", renamed.AppName())
+	assert.Equal(t, aws.ToString(version.Version), aws.ToString(alias.FunctionVersion))
+
+	sample := configOf(t, nil).Environments[1]
+	require.Equal(t, renamed.DeploymentStackName(), sample.DeploymentStackName(), "the stack's name does not follow app-name")
+	_, alias, err = readEnvironment(ctx, prod, sample)
+	require.NoError(t, err)
+	assert.Nil(t, alias, "no function is named %s here", sample.AppName())
 }
