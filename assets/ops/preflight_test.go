@@ -38,9 +38,9 @@ import (
 	"github.com/crossaccount/cross-account-pipeline/stacks/config"
 )
 
-// The preflight is tested against moto_server, an emulator of the AWS APIs, one server per
-// simulated account, reached through shared-config profiles with endpoint_url, exactly as a
-// user's profiles reach AWS. Nothing here can reach AWS: every configuration the code loads
+// The preflight is tested against moto_server, an emulator of the AWS APIs, one server for both
+// simulated accounts, reached through shared-config profiles with endpoint_url and each
+// account's access key, exactly as a user's profiles reach AWS. Nothing here can reach AWS: every configuration the code loads
 // is checked to point at a loopback address (loopbackAccounts), and credentials come only from
 // the profiles written here.
 
@@ -565,6 +565,47 @@ func TestPreflightExitCodeAndText(t *testing.T) {
 	assert.Contains(t, text, "not ready: 1 problem(s) above")
 	assert.Equal(t, 2, run(append([]string{"preflight"}, append(pairFlags, "-c", "region=mars-1")...), &out, &errOut), "a bad configuration exits 2")
 	assert.Contains(t, errOut.String(), "region")
+}
+
+// Through make, as the README documents it: `make preflight PREFLIGHT_FLAGS=-json` prints the
+// JSON report and nothing else on stdout, even without make's -s, and make exits 0 when ready
+// and 2 when a check fails.
+func TestPreflightThroughMake(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount, "prod": prodAccount})
+	s := readySetup()
+	s.apply(t)
+	root, err := config.ModuleRoot()
+	require.NoError(t, err)
+	viaMake := func() (int, Report, string) {
+		cmd := exec.Command("make", "preflight", "PREFLIGHT_FLAGS=-json",
+			"DEV_ACCOUNT="+devAccount, "PROD_ACCOUNT="+prodAccount, "REGION="+region)
+		cmd.Dir = root
+		// The make running these tests must not hand its flags and job slots to this one.
+		cmd.Env = slices.DeleteFunc(os.Environ(), func(v string) bool {
+			return strings.HasPrefix(v, "MAKEFLAGS=") || strings.HasPrefix(v, "MFLAGS=") || strings.HasPrefix(v, "MAKELEVEL=")
+		})
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, stderr.String())
+			code = exit.ExitCode()
+		}
+		var r Report
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &r), "stdout must be the JSON report alone:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		return code, r, stderr.String()
+	}
+	code, r, stderr := viaMake()
+	assert.Equal(t, 0, code, stderr)
+	assert.True(t, r.Ready, "problems: %v", failing(r))
+
+	_, err = ssm.NewFromConfig(clientCfg(t, "dev")).DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(bootstrapVersionParameter)})
+	require.NoError(t, err)
+	code, r, _ = viaMake()
+	assert.Equal(t, 2, code, "make turns the tool's 1 into its own 2")
+	assert.False(t, r.Ready)
+	assert.Contains(t, strings.Join(failing(r), "\n"), "bootstrap")
 }
 
 // MinBootstrapVersion follows the rule the pipeline stack's template carries: it rejects
