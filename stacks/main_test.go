@@ -56,8 +56,8 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if dir := os.Getenv(variantsDirEnv); dir != "" {
-		os.Exit(synthesizeVariants(dir))
+	if *variantsWorker != "" {
+		os.Exit(synthesizeVariants(*variantsWorker))
 	}
 	os.Exit(run(m))
 }

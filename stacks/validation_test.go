@@ -78,6 +78,7 @@ func validateAgain(ctx map[string]any, cfg config.Config) (map[string]any, error
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	ctx = maps.Clone(ctx)
 	ctx["@aws-cdk/core:failSynthOnValidationErrors"] = false
 	validated := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(dir), BuiltinCloudFormationValidation: jsii.Bool(true)})
 	if _, err := Build(validated, cfg); err != nil {

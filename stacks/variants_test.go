@@ -3,7 +3,9 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,9 +26,14 @@ import (
 // one Node process per Go process and a synth is single-threaded, so on two cores the second
 // core would otherwise idle through seconds of variant synths.
 
-// variantsDirEnv, when set, makes the test binary synthesize every variant into that folder and
-// exit instead of running tests.
-const variantsDirEnv = "STACKS_TEST_VARIANTS_DIR"
+// variantsWorker, when given, makes the test binary synthesize every variant into that folder and
+// exit instead of running tests. A flag, not an environment variable: a variable left in a
+// shell would turn every later `go test ./stacks` into a worker that runs no test and passes.
+var variantsWorker = flag.String("variants-worker", "", "internal: synthesize the variant configurations into this folder and exit (the stacks tests start it)")
+
+// variantTimeout bounds the wait for one variant, so that a hung worker fails the tests instead
+// of holding them until go test's own timeout.
+const variantTimeout = 5 * time.Minute
 
 // A variant is one configuration the tests synthesize in an App of its own.
 type variant struct {
@@ -70,6 +77,11 @@ func listConfig(list string, more map[string]any) (config.Config, error) {
 // <name>.json once complete. A variant that fails is written with its error, so the test that
 // reads it reports the failure.
 func synthesizeVariants(dir string) int {
+	// The parent holds the other end of stdin; when it ends, however it ends, so does the worker.
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(1)
+	}()
 	defer jsii.Close()
 	ctx, err := config.CDKJSONContext("../cdk.json")
 	if err != nil {
@@ -136,6 +148,7 @@ func synthesizeVariant(ctx map[string]any, v variant) (out synthesized) {
 type variantWorker struct {
 	dir    string
 	cmd    *exec.Cmd
+	stdin  io.Closer
 	done   chan struct{}
 	stderr bytes.Buffer
 	mu     sync.Mutex
@@ -150,9 +163,12 @@ func startVariantWorker() (*variantWorker, error) {
 		return nil, err
 	}
 	w := &variantWorker{dir: dir, done: make(chan struct{}), cache: map[string]*synthesized{}}
-	w.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	w.cmd.Env = append(os.Environ(), variantsDirEnv+"="+dir)
-	w.cmd.Stderr = os.Stderr
+	w.cmd = exec.Command(os.Args[0], "-test.run=^$", "-variants-worker="+dir)
+	w.cmd.Stderr = &w.stderr
+	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if err := w.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -164,6 +180,7 @@ func startVariantWorker() (*variantWorker, error) {
 // stop ends the worker (it may still be synthesizing variants no test asked for) and removes
 // its folder.
 func (w *variantWorker) stop() {
+	_ = w.stdin.Close()
 	_ = w.cmd.Process.Kill()
 	<-w.done
 	os.RemoveAll(w.dir)
@@ -177,6 +194,7 @@ func (w *variantWorker) result(name string) (*synthesized, error) {
 		return r, nil
 	}
 	path := filepath.Join(w.dir, name+".json")
+	deadline := time.After(variantTimeout)
 	for {
 		data, err := os.ReadFile(path)
 		if err == nil {
@@ -193,6 +211,8 @@ func (w *variantWorker) result(name string) (*synthesized, error) {
 				continue
 			}
 			return nil, fmt.Errorf("the variant worker ended (%v) without synthesizing %s:\n%s", w.cmd.ProcessState, name, w.stderr.String())
+		case <-deadline:
+			return nil, fmt.Errorf("the variant worker has not synthesized %s after %v", name, variantTimeout)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
