@@ -373,13 +373,15 @@ func checkLeftovers(ctx context.Context, r *Report, cfg config.Config, sessions 
 			continue
 		}
 		stack, err := describeStack(ctx, s.cfg, res.Stack)
-		if stack != nil {
+		if err != nil {
+			r.fail("leftovers", res.Env.Name, res.Env.Account, "check the permissions of profile "+s.profile,
+				"cannot read %s to tell whether %s %s is its own: %v", res.Stack, res.Kind, res.Name, shortError(err))
+			continue
+		}
+		if holdsResources(stack) {
 			continue // deployed: the resource is its own
 		}
-		found := false
-		if err == nil {
-			found, err = exists(ctx, s, res)
-		}
+		found, err := exists(ctx, s, res)
 		switch {
 		case err != nil:
 			r.fail("leftovers", res.Env.Name, res.Env.Account, "check the permissions of profile "+s.profile, "cannot check %s %s: %v", res.Kind, res.Name, shortError(err))
@@ -389,6 +391,13 @@ func checkLeftovers(ctx context.Context, r *Report, cfg config.Config, sessions 
 			r.pass("leftovers", res.Env.Name, res.Env.Account, "no %s %s in the way", res.Kind, res.Name)
 		}
 	}
+}
+
+// holdsResources reports whether a stack may own resources. One left in ROLLBACK_COMPLETE by a
+// failed first create, or in REVIEW_IN_PROGRESS by a change set never executed, holds none: a
+// resource under its fixed name is a leftover, and the very one that made the create fail.
+func holdsResources(stack *cfntypes.Stack) bool {
+	return stack != nil && stack.StackStatus != cfntypes.StackStatusRollbackComplete && stack.StackStatus != cfntypes.StackStatusReviewInProgress
 }
 
 // exists looks a retained resource up by its name.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -542,6 +543,31 @@ func TestPreflightFindsEachSetupMistake(t *testing.T) {
 	}
 }
 
+// A stack that holds no resources does not own the leftover in its way: ProdApplicationDeploymentStack
+// in REVIEW_IN_PROGRESS (a change set created, never executed; ROLLBACK_COMPLETE after a failed
+// first create is the same to the check) leaves the retained log group reported, with its fix.
+func TestPreflightLeftoverBehindAStackWithoutResources(t *testing.T) {
+	reset(t, map[string]string{"dev": devAccount, "prod": prodAccount})
+	s := readySetup()
+	s.pipeline, s.leftoverLogGroup = false, "/aws/lambda/HelloLambda-prod"
+	s.apply(t)
+	stack := configOf(t, nil).Environments[1].DeploymentStackName()
+	body, _ := json.Marshal(map[string]any{"Resources": map[string]any{"Marker": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+	cfn := cloudformation.NewFromConfig(clientCfg(t, "prod"))
+	_, err := cfn.CreateChangeSet(context.Background(), &cloudformation.CreateChangeSetInput{StackName: aws.String(stack),
+		ChangeSetName: aws.String("first"), ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(string(body))})
+	require.NoError(t, err)
+	described, err := describeStack(context.Background(), clientCfg(t, "prod"), stack)
+	require.NoError(t, err)
+	require.NotNil(t, described, "the change set created the stack")
+	require.Equal(t, cfntypes.StackStatusReviewInProgress, described.StackStatus)
+
+	r, err := Preflight(context.Background(), configOf(t, nil), loopbackAccounts{t}, Options{})
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(failing(r), "\n"),
+		"leftovers: log-group /aws/lambda/HelloLambda-prod is left from an earlier install and would block "+stack+"'s create | make purge")
+}
+
 // applyDevOnly sets up the dev account alone, for scenarios whose prod profile is broken.
 func (s setup) applyDevOnly(t *testing.T) {
 	t.Helper()
@@ -580,10 +606,7 @@ func TestPreflightThroughMake(t *testing.T) {
 		cmd := exec.Command("make", "preflight", "PREFLIGHT_FLAGS=-json",
 			"DEV_ACCOUNT="+devAccount, "PROD_ACCOUNT="+prodAccount, "REGION="+region)
 		cmd.Dir = root
-		// The make running these tests must not hand its flags and job slots to this one.
-		cmd.Env = slices.DeleteFunc(os.Environ(), func(v string) bool {
-			return strings.HasPrefix(v, "MAKEFLAGS=") || strings.HasPrefix(v, "MFLAGS=") || strings.HasPrefix(v, "MAKELEVEL=")
-		})
+		cmd.Env = makeEnv(t, root)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		code := 0
@@ -606,6 +629,26 @@ func TestPreflightThroughMake(t *testing.T) {
 	assert.Equal(t, 2, code, "make turns the tool's 1 into its own 2")
 	assert.False(t, r.Ready)
 	assert.Contains(t, strings.Join(failing(r), "\n"), "bootstrap")
+}
+
+// makeEnv is this process's environment without what would change the make run under test: the
+// flags and job slots of a make running these tests, and every setting the Makefile reads from
+// the environment (its `?=` variables, profiles). CDK_Synth runs make test with the deployed
+// settings in its environment (ENVIRONMENTS, APP_NAME, ...), which must not reach a preflight
+// that is meant to see only the emulator's two accounts.
+func makeEnv(t *testing.T, root string) []string {
+	t.Helper()
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	require.NoError(t, err)
+	settings := map[string]bool{"MAKEFLAGS": true, "MFLAGS": true, "MAKELEVEL": true}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*)\s*\?=`).FindAllStringSubmatch(string(makefile), -1) {
+		settings[m[1]] = true
+	}
+	require.True(t, settings["ENVIRONMENTS"] && settings["APP_NAME"], "the Makefile's settings are no longer read here")
+	return slices.DeleteFunc(os.Environ(), func(v string) bool {
+		name, _, _ := strings.Cut(v, "=")
+		return settings[name] || strings.HasSuffix(name, "_PROFILE")
+	})
 }
 
 // MinBootstrapVersion follows the rule the pipeline stack's template carries: it rejects
