@@ -555,18 +555,19 @@ func (r *rehearsal) rolesChecks(pipeline map[string]any, assembly string, shimEn
 	return nil
 }
 
-// operationsIterate runs make destroy and make purge for three environments with the AWS CLI
-// and the CDK CLI recorded, and checks that both act on every environment, in the order that
-// lets each deletion succeed.
+// operationsIterate runs make destroy and make purge for three environments of an application of
+// one's own (app-name) with the AWS CLI and the CDK CLI recorded, and checks that both act on
+// every environment, in the order that lets each deletion succeed, under the app's names.
 func (r *rehearsal) operationsIterate() error {
 	shimEnv, log, err := r.shims()
 	if err != nil {
 		return err
 	}
 	const list = `[{"name":"dev","account":"111111111111"},{"name":"staging","account":"333333333333"},{"name":"prod","account":"222222222222"}]`
+	const appName = "orders-api"
 	_ = os.Remove(log)
 	for _, target := range []string{"destroy", "purge"} {
-		cmd := exec.Command("make", "--no-print-directory", "-s", target, "REGION=us-east-1", "ENVIRONMENTS="+list,
+		cmd := exec.Command("make", "--no-print-directory", "-s", target, "REGION=us-east-1", "ENVIRONMENTS="+list, "APP_NAME="+appName,
 			"CDK="+filepath.Join(r.dir, "shim", "cdk"), "CONFIRM=111111111111", "STAGING_PROFILE=stg")
 		cmd.Dir, cmd.Env = r.work, append(os.Environ(), shimEnv...)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -586,9 +587,12 @@ func (r *rehearsal) operationsIterate() error {
 		"--profile stg StagingAccountRolesStack",
 		"--profile prod ProdAccountRolesStack",
 	}
-	purged, err := r.purgeCalls(list)
+	purged, err := r.purgeCalls(list, appName)
 	if err != nil {
 		return err
+	}
+	if want := "logs delete-log-group --log-group-name /aws/lambda/" + appName + "-prod"; !slices.Contains(purged, want) {
+		return fmt.Errorf("cdk-app retained does not follow app-name: no %q among %q", want, purged)
 	}
 	at := 0
 	for _, want := range append(order, purged...) {
@@ -598,15 +602,15 @@ func (r *rehearsal) operationsIterate() error {
 		}
 		at += i + len(want)
 	}
-	fmt.Printf("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: %d calls, from cdk-app retained\n", len(purged))
+	fmt.Printf("    destroy: the three application stacks (last first), the pipeline, both roles stacks; purge: %d calls, from cdk-app retained, under app-name %s\n", len(purged), appName)
 	return r.preflightComesFirst(list)
 }
 
 // purgeCalls are the AWS CLI calls make purge must make, in order, for what `cdk-app retained`
 // lists (config.Retained): first a check that each stack using them is gone, then one deletion
 // per resource to purge, in the profile of its environment's account.
-func (r *rehearsal) purgeCalls(list string) ([]string, error) {
-	cmd := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "retained", "-c", "environments="+list, "-c", "region=us-east-1")
+func (r *rehearsal) purgeCalls(list, appName string) ([]string, error) {
+	cmd := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "retained", "-c", "environments="+list, "-c", "region=us-east-1", "-c", "app-name="+appName)
 	cmd.Dir = r.work
 	out, err := cmd.Output()
 	if err != nil {
