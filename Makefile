@@ -55,9 +55,9 @@ context = $(strip $(foreach kv,dev-account=$(DEV_ACCOUNT) prod-account=$(PROD_AC
 CDK_FLAGS = --no-notices $(context)
 
 # Build flags of the test binaries (assets/gotest.sh): without symbols and DWARF they link
-# faster, 0.8 s less for the 106 MB stacks binary (GO_TEST_FLAGS= to debug one). The tests read
-# files and run programs go test cannot see, so their results are never cached: every make test
-# runs every test.
+# faster, 0.8 s less for the 106 MB stacks binary (GO_TEST_FLAGS= to debug one). Test flags such
+# as -run or -v do not go here: `go test -v -run X ./stacks` runs some tests as usual. The tests
+# read files and run programs go test cannot see, so every make test runs every test.
 GO_TEST_FLAGS ?= -ldflags='-s -w'
 # Extra flags for cdk synth. CDK's built-in template validation (a WebAssembly rule engine,
 # 1.7 s of every synth) runs in make test over every stack, and make test runs before every
@@ -118,7 +118,7 @@ test-go: moto
 		test -z "$$unformatted" || { echo "gofmt -l lists: $$unformatted (run gofmt -w on them)" >&2; exit 1; }
 	@# go vet reads what the tests compile anyway; side by side, it costs no wall time.
 	@# assets/gotest.sh runs the tests as go test ./... would, with their linked binaries cached.
-	go vet ./... & vet=$$!; assets/gotest.sh build/test $(GO_TEST_FLAGS); tests=$$?; wait $$vet && exit $$tests
+	go vet ./... & vet=$$!; bash assets/gotest.sh build/test $(GO_TEST_FLAGS); tests=$$?; wait $$vet && exit $$tests
 
 .PHONY: test-python
 test-python:

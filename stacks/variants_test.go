@@ -31,8 +31,8 @@ import (
 // shell would turn every later `go test ./stacks` into a worker that runs no test and passes.
 var variantsWorker = flag.String("variants-worker", "", "internal: synthesize the variant configurations into this folder and exit (the stacks tests start it)")
 
-// variantTimeout bounds the wait for one variant, so that a hung worker fails the tests instead
-// of holding them until go test's own timeout.
+// variantTimeout bounds the worker's whole run, counted from its start, so that a hung worker
+// fails the tests with its own message instead of holding them until go test's timeout.
 const variantTimeout = 5 * time.Minute
 
 // A variant is one configuration the tests synthesize in an App of its own.
@@ -146,13 +146,15 @@ func synthesizeVariant(ctx map[string]any, v variant) (out synthesized) {
 
 // variantWorker is the running worker, started by TestMain.
 type variantWorker struct {
-	dir    string
-	cmd    *exec.Cmd
-	stdin  io.Closer
-	done   chan struct{}
-	stderr bytes.Buffer
-	mu     sync.Mutex
-	cache  map[string]*synthesized
+	dir   string
+	cmd   *exec.Cmd
+	stdin io.Closer
+	done  chan struct{}
+	// deadline is when the worker must have written every variant.
+	deadline time.Time
+	stderr   bytes.Buffer
+	mu       sync.Mutex
+	cache    map[string]*synthesized
 }
 
 var worker *variantWorker
@@ -162,7 +164,7 @@ func startVariantWorker() (*variantWorker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &variantWorker{dir: dir, done: make(chan struct{}), cache: map[string]*synthesized{}}
+	w := &variantWorker{dir: dir, done: make(chan struct{}), cache: map[string]*synthesized{}, deadline: time.Now().Add(variantTimeout)}
 	w.cmd = exec.Command(os.Args[0], "-test.run=^$", "-variants-worker="+dir)
 	w.cmd.Stderr = &w.stderr
 	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
@@ -194,7 +196,7 @@ func (w *variantWorker) result(name string) (*synthesized, error) {
 		return r, nil
 	}
 	path := filepath.Join(w.dir, name+".json")
-	deadline := time.After(variantTimeout)
+	deadline := time.After(time.Until(w.deadline))
 	for {
 		data, err := os.ReadFile(path)
 		if err == nil {
@@ -212,7 +214,7 @@ func (w *variantWorker) result(name string) (*synthesized, error) {
 			}
 			return nil, fmt.Errorf("the variant worker ended (%v) without synthesizing %s:\n%s", w.cmd.ProcessState, name, w.stderr.String())
 		case <-deadline:
-			return nil, fmt.Errorf("the variant worker has not synthesized %s after %v", name, variantTimeout)
+			return nil, fmt.Errorf("the variant worker has not synthesized %s within %v of its start", name, variantTimeout)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
