@@ -27,16 +27,15 @@ var githubTopicArn = "arn:aws:sns:" + testConfig.Region + ":" + devAccount + ":t
 func TestPipelineVariants(t *testing.T) {
 	cfg, github := synthesizedVariant(t, "github")
 	tmpl := github.Templates[config.PipelineStackID]
-	topicArn := githubTopicArn
 
 	assert.Empty(t, resourcesIn(tmpl, "AWS::SNS::Topic"), "the given topic is used, not a new one")
 	assert.Len(t, resourcesIn(tmpl, "AWS::KMS::Key"), 1, "only the artifact key: the given topic brings its own encryption")
 	rules := resourcesIn(tmpl, "AWS::CodeStarNotifications::NotificationRule")
 	require.Len(t, rules, 1)
 	for _, rule := range rules {
-		assert.Equal(t, topicArn, get(rule, "Properties", "Targets", 0, "TargetAddress"))
+		assert.Equal(t, githubTopicArn, get(rule, "Properties", "Targets", 0, "TargetAddress"))
 	}
-	assert.Equal(t, topicArn, get(stageOf(t, tmpl, config.ApproveUpdateStage), "Actions", 0, "Configuration", "NotificationArn"))
+	assert.Equal(t, githubTopicArn, get(stageOf(t, tmpl, config.ApproveUpdateStage), "Actions", 0, "Configuration", "NotificationArn"))
 
 	var stages []any
 	for _, r := range tmpl["Resources"].(map[string]any) {

@@ -41,9 +41,9 @@ import (
 
 // The preflight is tested against moto_server, an emulator of the AWS APIs, one server for both
 // simulated accounts, reached through shared-config profiles with endpoint_url and each
-// account's access key, exactly as a user's profiles reach AWS. Nothing here can reach AWS: every configuration the code loads
-// is checked to point at a loopback address (loopbackAccounts), and credentials come only from
-// the profiles written here.
+// account's access key, exactly as a user's profiles reach AWS. Nothing here can reach AWS:
+// every configuration the code loads is checked to point at a loopback address
+// (loopbackAccounts), and credentials come only from the profiles written here.
 
 const (
 	devAccount  = "111111111111"

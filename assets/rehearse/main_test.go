@@ -131,7 +131,7 @@ func TestAddEnvironmentEditsEitherForm(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			edited, added, err := addEnvironment(c.file)
+			edited, edCfg, added, err := addEnvironment(c.file)
 			require.NoError(t, err)
 			assert.Equal(t, c.added, added.Name)
 			assert.Equal(t, c.account, added.Account)
@@ -147,6 +147,7 @@ func TestAddEnvironmentEditsEitherForm(t *testing.T) {
 			require.NoError(t, err)
 			cfg, err := config.FromContext(after, after)
 			require.NoError(t, err, "the edited cdk.json is a valid config")
+			assert.Equal(t, cfg, edCfg, "the config returned is the file's")
 			var names []string
 			for _, e := range cfg.Environments {
 				names = append(names, e.Name)

@@ -682,7 +682,7 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	if err != nil {
 		return err
 	}
-	edited, added, err := addEnvironment(orig)
+	edited, cfg, added, err := addEnvironment(orig)
 	if err != nil {
 		return err
 	}
@@ -703,7 +703,7 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	if _, err := r.runBuildspecIn(assets.SynthBuildspec, r.work, deployed, &out); err != nil {
 		return fmt.Errorf("CDK_Synth with %s in cdk.json: %w\n%s", added.Name, err, tail(out.String(), 30))
 	}
-	rolesStack := config.RolesStackID([]config.Environment{added})
+	rolesStack := config.RolesStackID(config.EnvironmentsIn(cfg, added.Account))
 	for _, f := range []string{added.StackID(), rolesStack} {
 		if _, err := os.Stat(filepath.Join(r.work, "cdk.out", config.TemplateFile(f))); err != nil {
 			return fmt.Errorf("the push's %s did not reach the synth: no %s", added.Name, config.TemplateFile(f))
@@ -719,9 +719,8 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 	list := exec.Command(filepath.Join(r.work, "build", "cdk-app"), "environments")
 	list.Dir = r.work
 	roster, err := list.Output()
-	line := strings.Join([]string{added.Name, added.Account, added.StackID(), added.DeploymentStackName(), added.AppName(), rolesStack}, "\t")
-	if err != nil || !slices.Contains(strings.Split(string(roster), "\n"), line) {
-		return fmt.Errorf("make deploy-roles ENV=%s would not find %s (no line %q): %v\n%s", added.Name, rolesStack, line, err, roster)
+	if want := config.Roster(cfg); err != nil || string(roster) != want {
+		return fmt.Errorf("make deploy-roles ENV=%s would not find %s: cdk-app environments printed (%v)\n%s\nnot\n%s", added.Name, rolesStack, err, roster, want)
 	}
 	fmt.Printf("    CDK_Synth (with the deployed settings in its environment) synthesized %s and %s;\n", added.StackID(), rolesStack)
 	fmt.Printf("    make deploy-roles ENV=%s REGION=us-east-1 would deploy %s\n", added.Name, rolesStack)
@@ -738,18 +737,17 @@ func (r *rehearsal) pushAddsAnEnvironment() error {
 
 // addEnvironment makes the README's edit to a cdk.json: one environment more, before the last,
 // in an account of its own, written as an environments list in place of whichever form the file
-// holds. It returns the new file and the environment it added.
-func addEnvironment(cdkJSON []byte) ([]byte, config.Environment, error) {
+// holds. It returns the new file, the config it holds and the environment it added.
+func addEnvironment(cdkJSON []byte) (edited []byte, cfg config.Config, added config.Environment, err error) {
 	var doc map[string]any
 	if err := json.Unmarshal(cdkJSON, &doc); err != nil {
-		return nil, config.Environment{}, fmt.Errorf("cdk.json: %w", err)
+		return nil, cfg, added, fmt.Errorf("cdk.json: %w", err)
 	}
 	ctx, _ := doc["context"].(map[string]any)
-	cfg, err := config.FromContext(ctx, ctx)
-	if err != nil {
-		return nil, config.Environment{}, fmt.Errorf("the committed cdk.json: %w", err)
+	if cfg, err = config.FromContext(ctx, ctx); err != nil {
+		return nil, cfg, added, fmt.Errorf("the committed cdk.json: %w", err)
 	}
-	added := config.Environment{App: cfg.AppName, Traffic: config.TrafficCanary}
+	added = config.Environment{App: cfg.AppName, Traffic: config.TrafficCanary}
 	for _, name := range []string{"staging", "qa", "preprod", "uat"} {
 		if !slices.ContainsFunc(cfg.Environments, func(e config.Environment) bool { return e.Name == name }) {
 			added.Name = name
@@ -763,19 +761,23 @@ func addEnvironment(cdkJSON []byte) ([]byte, config.Environment, error) {
 		}
 	}
 	if added.Name == "" || added.Account == "" {
-		return nil, config.Environment{}, errors.New("cdk.json's environments use every name and account the rehearsal would add; update the rehearsal")
+		return nil, cfg, added, errors.New("cdk.json's environments use every name and account the rehearsal would add; update the rehearsal")
 	}
 	envs := slices.Insert(slices.Clone(cfg.Environments), len(cfg.Environments)-1, added)
 	var list []any
 	if err := json.Unmarshal([]byte(config.EnvironmentsJSON(envs)), &list); err != nil {
-		return nil, config.Environment{}, err
+		return nil, cfg, added, err
 	}
 	ctx[config.EnvironmentsKey] = list
 	for _, k := range []string{config.DevAccountKey, config.ProdAccountKey, config.ProdApprovalKey} {
 		delete(ctx, k)
 	}
-	edited, err := json.MarshalIndent(doc, "", "  ")
-	return edited, added, err
+	// The config the edited file holds, read back as the app will read it.
+	if cfg, err = config.FromContext(ctx, ctx); err != nil {
+		return nil, cfg, added, fmt.Errorf("the edited cdk.json: %w", err)
+	}
+	edited, err = json.MarshalIndent(doc, "", "  ")
+	return edited, cfg, added, err
 }
 
 // previews runs the Preview action of the first approval stage against a deployed stack that
